@@ -1,0 +1,280 @@
+/*
+ * l4gdb ARMv7-A kernel stub (QEMU virt, MMU off).
+ *
+ * This is not a kernel: every exception saves the user context into
+ * l4k_entry_block and stops at l4k_trap_bp, where the Python host runs the
+ * L4 semantics.  The host then writes l4k_exit_block and continues into
+ * l4k_return, which loads that block and drops to user mode.
+ * Layouts: docs/internals.md section 3.
+ */
+        .syntax unified
+        .arm
+
+        /* entry block word offsets (bytes) */
+#define EB_KIND 0
+#define EB_R1 (5*4)
+#define EB_PC (19*4)
+#define EB_UTCB (21*4)
+#define EB_UTCB_COPY (24*4)
+        /* exit block word offsets (bytes) */
+#define XB_PC (15*4)
+#define XB_CPSR (16*4)
+#define XB_TPIDRURO (17*4)
+#define XB_CUR_UTCB (18*4)
+#define XB_TTBR0 (19*4)
+#define XB_NCOPY (20*4)
+#define XB_RECORDS (21*4)
+#define XB_SIZE 1536
+#define UTCB_WORDS 128
+#define STACK_SIZE 512
+#define MODE_FIQ 0x11
+#define MODE_IRQ 0x12
+#define MODE_SVC 0x13
+#define MODE_ABT 0x17
+#define MODE_UND 0x1b
+#define PSR_T 0x20
+
+        .section .text.vectors, "ax"
+        .balign 32
+        .global l4k_vectors
+l4k_vectors:
+        b       _start                  @ reset
+        b       vec_undef
+        b       vec_svc
+        b       vec_pabt
+        b       vec_dabt
+        b       .                       @ hyp trap: cannot happen in PL1
+        b       vec_irq
+        b       vec_fiq
+
+/*
+ * SAVE_USER: store user r0-r12, sp_usr, lr_usr at words 4..18; on exit r0
+ * points at l4k_entry_block and r1-r12 are free.  `stm ... ^` takes the
+ * user bank, so this is also right in FIQ mode (banked r8-r12).
+ */
+        .macro SAVE_USER
+        push    {r0}
+        ldr     r0, =l4k_entry_block + EB_R1
+        stmia   r0, {r1-r14}^
+        nop                             @ no banked access right after stm^
+        pop     {r1}
+        str     r1, [r0, #-4]
+        sub     r0, r0, #EB_R1
+        .endm
+
+        .text
+        .balign 4
+/* Each handler leaves r1 = kind, r2 = detail, r3 = far, r4 = fsr and lr =
+ * the normalised user pc, then joins entry_common. */
+vec_svc:
+        SAVE_USER
+        mov     r1, #1
+        mrs     r5, spsr
+        tst     r5, #PSR_T
+        ldrhne  r2, [lr, #-2]           @ Thumb: svc #imm8
+        andne   r2, r2, #0xff
+        ldreq   r2, [lr, #-4]           @ ARM: svc #imm24
+        biceq   r2, r2, #0xff000000
+        mov     r3, #0
+        mov     r4, #0
+        b       entry_common
+
+vec_undef:
+        SAVE_USER
+        mov     r1, #2
+        mrs     r5, spsr
+        tst     r5, #PSR_T
+        subne   lr, lr, #2              @ preferred return = the instruction
+        subeq   lr, lr, #4
+        ldrhne  r2, [lr]
+        ldreq   r2, [lr]
+        mov     r3, #0
+        mov     r4, #0
+        b       entry_common
+
+vec_pabt:
+        SAVE_USER
+        sub     lr, lr, #4
+        mov     r1, #3
+        mov     r2, #0
+        mrc     p15, 0, r3, c6, c0, 2   @ IFAR
+        mrc     p15, 0, r4, c5, c0, 1   @ IFSR
+        b       entry_common
+
+vec_dabt:
+        SAVE_USER
+        sub     lr, lr, #8
+        mov     r1, #4
+        mov     r2, #0
+        mrc     p15, 0, r3, c6, c0, 0   @ DFAR
+        mrc     p15, 0, r4, c5, c0, 0   @ DFSR
+        b       entry_common
+
+vec_irq:
+        SAVE_USER
+        sub     lr, lr, #4
+        mov     r1, #5
+        b       entry_async
+
+vec_fiq:
+        SAVE_USER
+        sub     lr, lr, #4
+        mov     r1, #6
+entry_async:
+        mov     r2, #0
+        mov     r3, #0
+        mov     r4, #0
+        /* fall through */
+
+entry_common:
+        stmia   r0, {r1-r4}             @ kind, detail, far, fsr
+        str     lr, [r0, #EB_PC]
+        mrs     r5, spsr
+        str     r5, [r0, #EB_PC + 4]
+        cps     #MODE_SVC               @ the rest runs on the SVC stack, IRQ masked
+
+/* Copy the current UTCB after the block so the host gets MRs with the trap. */
+save_utcb:
+        ldr     r0, =l4k_entry_block
+        ldr     r1, =l4k_current_utcb
+        ldr     r1, [r1]
+        str     r1, [r0, #EB_UTCB]
+        cmp     r1, #0
+        beq     l4k_trap_bp
+        add     r2, r0, #EB_UTCB_COPY
+        mov     r3, #UTCB_WORDS / 8
+1:      ldmia   r1!, {r4-r11}
+        stmia   r2!, {r4-r11}
+        subs    r3, r3, #1
+        bne     1b
+
+        .global l4k_trap_bp
+l4k_trap_bp:
+        nop                             @ the host's breakpoint
+
+/*
+ * Return path.  Also entered directly by the host (pc = l4k_return, cpsr =
+ * SVC with IRQ/FIQ masked) after it interrupted user code.
+ */
+        .global l4k_return
+l4k_return:
+        cpsid   if, #MODE_SVC
+        ldr     sp, =svc_stack_top
+        ldr     r0, =l4k_exit_block
+
+        /* copy records: dest, nwords, words...; stop at a record that would
+         * run past the block so a bad count cannot run away */
+        ldr     r1, [r0, #XB_NCOPY]
+        add     r2, r0, #XB_RECORDS
+        add     r12, r0, #XB_SIZE       @ end of the block
+copy_record:
+        subs    r1, r1, #1
+        bmi     copy_done
+        add     r3, r2, #8
+        cmp     r3, r12
+        bhi     copy_done
+        ldmia   r2!, {r3, r4}           @ r3 = dest, r4 = nwords
+        add     r5, r2, r4, lsl #2
+        cmp     r5, r12
+        bhi     copy_done
+copy_four:
+        cmp     r4, #4
+        blo     copy_one
+        ldmia   r2!, {r6-r9}
+        stmia   r3!, {r6-r9}
+        sub     r4, r4, #4
+        b       copy_four
+copy_one:
+        cmp     r4, #0
+        beq     copy_record
+        ldr     r6, [r2], #4
+        str     r6, [r3], #4
+        sub     r4, r4, #1
+        b       copy_one
+copy_done:
+
+        ldr     r1, [r0, #XB_TPIDRURO]
+        mcr     p15, 0, r1, c13, c0, 3  @ TPIDRURO: the user's UTCB pointer
+        ldr     r1, [r0, #XB_CUR_UTCB]
+        ldr     r2, =l4k_current_utcb
+        str     r1, [r2]
+        ldr     r1, [r0, #XB_TTBR0]
+        cmp     r1, #0
+        beq     1f
+        mcr     p15, 0, r1, c2, c0, 0   @ TTBR0
+        isb
+        mcr     p15, 0, r1, c8, c7, 0   @ TLBIALL
+        dsb
+        isb
+1:
+        ldr     r2, =l4k_entry_block
+        mvn     r1, #0
+        str     r1, [r2, #EB_KIND]      @ "not in the kernel" marker for the host
+
+        ldr     r1, [r0, #XB_CPSR]
+        msr     spsr_cxsf, r1
+        ldr     lr, [r0, #XB_PC]
+        ldmia   r0, {r0-r14}^           @ user r0-r12, sp_usr, lr_usr
+        nop                             @ no banked access right after ldm^
+        movs    pc, lr
+
+/* Boot: vectors, one stack per exception mode, then a kind-0 entry. */
+        .global _start
+_start:
+        cpsid   if, #MODE_SVC
+        ldr     r0, =l4k_vectors
+        mcr     p15, 0, r0, c12, c0, 0  @ VBAR
+        mrc     p15, 0, r0, c1, c0, 0   @ SCTLR: clear V so VBAR is used
+        bic     r0, r0, #(1 << 13)
+        mcr     p15, 0, r0, c1, c0, 0
+        isb
+
+        ldr     r0, =__bss_start        @ QEMU zero-fills, but do not rely on it
+        ldr     r1, =__bss_end
+        mov     r2, #0
+1:      cmp     r0, r1
+        strlo   r2, [r0], #4
+        blo     1b
+
+        cps     #MODE_UND
+        ldr     sp, =und_stack_top
+        cps     #MODE_ABT
+        ldr     sp, =abt_stack_top
+        cps     #MODE_IRQ
+        ldr     sp, =irq_stack_top
+        cps     #MODE_FIQ
+        ldr     sp, =fiq_stack_top
+        cps     #MODE_SVC
+        ldr     sp, =svc_stack_top
+        b       save_utcb               @ entry block is zero: kind 0 (boot)
+
+        .ltorg
+
+/* Kernel data: plain RAM the host reads and writes through the gdbstub. */
+        .section .bss.l4k_blocks, "aw", %nobits
+        .balign 64
+        .global l4k_entry_block
+l4k_entry_block:
+        .space  (24 + UTCB_WORDS) * 4
+        .size   l4k_entry_block, . - l4k_entry_block
+        .balign 64
+        .global l4k_exit_block
+l4k_exit_block:
+        .space  XB_SIZE
+        .size   l4k_exit_block, . - l4k_exit_block
+        .global l4k_current_utcb
+l4k_current_utcb:
+        .space  4
+        .size   l4k_current_utcb, 4
+
+        .section .bss.l4k_stacks, "aw", %nobits
+        .balign 8
+        .macro STACK name
+        .space  STACK_SIZE
+\name\()_stack_top:
+        .endm
+        STACK svc
+        STACK und
+        STACK abt
+        STACK irq
+        STACK fiq

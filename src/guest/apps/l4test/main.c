@@ -1,0 +1,13 @@
+/* l4test: run every group, print the totals, exit 0 only if nothing failed. */
+#include "l4test.h"
+
+int main(void)
+{
+    threads_init();
+    kip_tests();
+    ipc_tests();
+    exreg_tests();
+    tcontrol_tests();
+    schedule_tests();       /* last: it changes priorities */
+    return summary();
+}

@@ -1,0 +1,118 @@
+/* schedule: priorities, thread states reported by Schedule, timeslices,
+ * ThreadSwitch and priority-ordered wakeup.  Interrupt-thread checks are
+ * skipped: this port runs without interrupts. */
+#include "l4test.h"
+
+#define G "schedule"
+
+static volatile L4_Word_t order[3];
+static volatile int order_len;
+
+static L4_Word_t state_of(L4_ThreadId_t t)
+{
+    L4_Word_t dummy;
+    return L4_Schedule(t, ~0UL, ~0UL, ~0UL, ~0UL, &dummy);
+}
+
+static void check_state(const char *name, L4_ThreadId_t t, L4_Word_t expected)
+{
+    L4_Word_t s = state_of(t);
+    check(G, name, s == expected, "Schedule result %lu, want %lu (error %lu)", s, expected,
+          L4_ErrorCode());
+}
+
+static void send_to_main(void)
+{
+    L4_LoadMR(0, 0);
+    L4_Send(main_tid);
+}
+
+static void states(void)
+{
+    L4_Word_t r = L4_Set_Priority(main_tid, 200);
+    check(G, "set-priority-self", r == L4_SchedResultRunning, "result %lu, error %lu", r,
+          L4_ErrorCode());
+
+    L4_ThreadId_t t = thread_spawn(park);
+    L4_Sleep(ms(2));
+    r = L4_Set_Priority(t, 50);
+    check(G, "set-priority-other", r != L4_SchedResultError, "result %lu, error %lu", r,
+          L4_ErrorCode());
+    check_state("state-waiting", t, L4_SchedResultWaiting);
+    thread_kill(t);
+
+    t = thread_create(park, 0);
+    check_state("state-inactive", t, L4_SchedResultInactive);
+    thread_kill(t);
+
+    t = thread_spawn(send_to_main);
+    L4_Sleep(ms(2));
+    check_state("state-pending-send", t, L4_SchedResultPendingSend);
+    L4_Receive_Timeout(t, L4_ZeroTime);
+    thread_kill(t);
+
+    r = state_of(unused_thread_id());
+    check(G, "invalid-thread", r == L4_SchedResultError && L4_ErrorCode() == L4_ErrInvalidThread,
+          "result %lu, error %lu", r, L4_ErrorCode());
+}
+
+static void timeslice(void)
+{
+    L4_ThreadId_t t = thread_spawn(park);
+    L4_Time_t ts, tq, want = L4_TimePeriod(5000);
+    L4_Word_t r = L4_Set_Timeslice(t, want, L4_Never);
+    L4_Timeslice(t, &ts, &tq);
+    check(G, "timeslice", r != L4_SchedResultError && ts.raw == want.raw && tq.raw == 0,
+          "set result %lu, timeslice 0x%x quantum 0x%x, want 0x%x", r, ts.raw, tq.raw,
+          want.raw);
+    thread_kill(t);
+}
+
+static void thread_switch(void)
+{
+    L4_ThreadSwitch(main_tid);
+    check(G, "threadswitch-self", 1, "");
+    L4_ThreadSwitch(L4_nilthread);
+    check(G, "threadswitch-nil", 1, "");
+}
+
+/* Three threads with different priorities become ready together; they
+ * must run highest first. */
+static void wait_then_log(void)
+{
+    L4_Receive(main_tid);
+    order[order_len++] = L4_Myself().raw;
+}
+
+static void priority_order(void)
+{
+    static const L4_Word_t prio[3] = { 10, 30, 20 };
+    L4_ThreadId_t t[3];
+    order_len = 0;
+    for (int i = 0; i < 3; i++) {
+        t[i] = thread_spawn(wait_then_log);
+        L4_Set_Priority(t[i], prio[i]);
+    }
+    L4_Sleep(ms(2));                    /* all wait for us now */
+    for (int i = 0; i < 3; i++) {
+        L4_LoadMR(0, 0);
+        L4_Send_Timeout(t[i], ms(100));
+    }
+    L4_Sleep(ms(5));                    /* they run while we sleep */
+    check(G, "priority-order",
+          order_len == 3 && order[0] == t[1].raw && order[1] == t[2].raw && order[2] == t[0].raw,
+          "%d ran, order %lx %lx %lx", order_len, order[0], order[1], order[2]);
+    for (int i = 0; i < 3; i++)
+        thread_kill(t[i]);
+}
+
+void schedule_tests(void)
+{
+    states();
+    timeslice();
+    thread_switch();
+    priority_order();
+    skip(G, "irq-priority-unassociated", "needs interrupts");
+    skip(G, "irq-priority-associated", "needs interrupts");
+    thread_kill_all();
+}

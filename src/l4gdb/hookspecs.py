@@ -1,0 +1,122 @@
+"""Every hook of l4gdb, declared once; the docstrings are the documentation.
+
+Plugins are modules (or objects) registered under the ``l4gdb`` entry point
+group. The builtin architectures (``arch/arm``...) are plugins like any
+third-party one and use only these hooks. A plugin implementing a hook whose
+name starts with ``l4gdb_`` but is not declared here is refused at load.
+
+Architecture hooks take the architecture name and answer only for their own
+architecture (return ``None`` otherwise); they are ``firstresult`` so the
+first plugin that knows the architecture wins. They are called once per run
+to obtain plain data and objects: the per-trap path calls the returned
+:class:`TrapGlue` directly, never through pluggy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    from l4gdb.guestspec import GuestToolchain
+    from l4gdb.kernel.abi import ArchInfo, Resume, Trap
+
+PROJECT = "l4gdb"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class TrapGlue(Protocol):
+    """Per-run object an arch plugin builds from the kernel image's symbols.
+
+    It turns the raw entry block into a :class:`~l4gdb.kernel.abi.Trap` and a
+    :class:`~l4gdb.kernel.abi.Resume` into the exit block bytes.
+    """
+
+    bp_addr: int            # the breakpoint every kernel entry reaches
+    entry_block_addr: int
+    entry_block_size: int
+    exit_block_addr: int
+    exit_block_max: int     # bytes the exit block may use
+    return_addr: int        # where to jump (in kernel mode) to return to user
+
+    def decode(self, block: bytes) -> Trap | None:
+        """The trap in ``block``, or None when the block says "not in the kernel"."""
+
+    def encode_exit(self, resume: Resume) -> tuple[bytes, list[tuple[int, bytes]]]:
+        """Exit block bytes, and the writes that did not fit (done separately first)."""
+
+    def user_regs_from_gdb(self, regs: dict[str, int]) -> dict[str, int]:
+        """User context from the registers of a CPU stopped in user mode."""
+
+    def in_kernel(self, pc: int) -> bool:
+        """Whether ``pc`` is inside the kernel image (vector, stubs)."""
+
+    def enter_return_path(self, regs: dict[str, int]) -> dict[str, int]:
+        """Registers that make a CPU stopped in user mode run the return path."""
+
+
+class QemuSetup(Protocol):
+    binary: str             # e.g. "qemu-system-arm"
+    config: Path            # the -readconfig file
+    extra_args: tuple[str, ...]
+
+
+class GdbSetup(Protocol):
+    architecture: str       # for "set architecture"
+    init_commands: tuple[str, ...]
+
+
+@hookspec(firstresult=True)
+def l4gdb_arch_info(arch: str) -> ArchInfo | None:
+    """Describe the CPU ``arch`` as data: word size, registers, syscall ABI registers.
+
+    Return ``None`` when ``arch`` is not yours.
+    """
+
+
+@hookspec
+def l4gdb_arch_names() -> list[str]:
+    """Names of the architectures this plugin provides (e.g. ``["arm"]``)."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_qemu_setup(arch: str) -> QemuSetup | None:
+    """The QEMU binary, the ``-readconfig`` file and extra arguments for ``arch``.
+
+    The config file may live anywhere (in-tree arches use ``qemu-configs/``,
+    third-party plugins ship it inside their package).
+    """
+
+
+@hookspec(firstresult=True)
+def l4gdb_gdb_setup(arch: str) -> GdbSetup | None:
+    """GDB's architecture name and the settings a GDB session needs for ``arch``."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
+    """How to build guest code for ``arch``: clang target, flags, crt0, linker scripts."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> TrapGlue | None:
+    """Build the trap codec for ``arch`` from the kernel image's symbol table."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
+    """Addresses the boot needs: ``kip``, ``utcb_area``, ``utcb_area_log2``,
+    ``ram_low``, ``ram_high``, ``kernel_low``, ``kernel_high``, ``free_low``."""
+
+
+@hookspec
+def l4gdb_kernel_event(name: str, data: dict[str, Any]) -> None:
+    """Observe a kernel event: ``syscall``, ``syscall_exit``, ``ipc``, ``fault``,
+    ``schedule``, ``interrupt``.
+
+    Only called when at least one plugin implements it, so it costs nothing
+    on the hot path otherwise. Must not block.
+    """

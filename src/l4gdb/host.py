@@ -1,0 +1,216 @@
+"""The run loop: the one owner of the connection to QEMU's gdbstub.
+
+Per kernel entry: stop -> read the entry block (one ``m``) -> the arch glue
+decodes a Trap -> the kernel model answers a Resume -> the glue encodes the
+exit block (one ``M``) -> continue. Deadlines (timeouts, timeslices) are met
+by interrupting the guest; when no thread can run, the CPU stays stopped and
+the host sleeps until the next deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from l4gdb.hookspecs import TrapGlue
+from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
+
+# How long the loop waits at most in one go, so that stop requests (Ctrl-C,
+# expectations met, overall timeout) are noticed promptly.
+POLL_S = 0.05
+
+
+class MonotonicClock:
+    """The kernel clock: microseconds since boot on the host's monotonic clock."""
+
+    def __init__(self) -> None:
+        self._t0 = time.monotonic_ns()
+
+    def now_us(self) -> int:
+        return (time.monotonic_ns() - self._t0) // 1000
+
+
+@dataclass
+class LoopStats:
+    traps: int = 0
+    interrupts: int = 0
+    idle_s: float = 0.0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+class Finished(Exception):
+    """The system is done: the root task exited or the kernel said so."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class Deadlock(Exception):
+    """No thread can run and nothing will ever wake one."""
+
+
+class HostLoop:
+    """Serves kernel entries until ``should_stop()`` is true or the system finishes."""
+
+    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: MonotonicClock) -> None:
+        self.arch = arch
+        self.glue = glue
+        self.rsp = rsp
+        self.kernel = kernel
+        self.clock = clock
+        self.stats = LoopStats()
+        self._wake_at_us: int | None = None
+        self._running = False          # the CPU is executing guest code
+        self._idle = False             # CPU stopped in the kernel with nothing to run
+        self._in_return_path = False   # ... and its pc already at the return path
+        self._parked = False           # booted, exit block written, waiting for run()
+
+    # -- one trap ---------------------------------------------------------
+    def _apply(self, resume: Resume, stopped_regs: dict[str, int] | None = None) -> None:
+        """Carry out the kernel's decision.
+
+        ``stopped_regs`` is given when the CPU was stopped in user mode (by us,
+        at a deadline) rather than at the trap breakpoint: then the return path
+        is entered by a register write instead of continuing past the breakpoint.
+        """
+        if resume.exit_status is not None:
+            raise Finished(resume.exit_status)
+        self._wake_at_us = resume.wake_at_us
+        if resume.thread is None:
+            # Nothing to run: keep the CPU stopped; the memory writes cannot wait.
+            for addr, data in resume.writes:
+                self.rsp.write_memory(addr, data)
+            if stopped_regs is not None:
+                self.rsp.write_registers(self.glue.enter_return_path(stopped_regs))
+            self._idle = True
+            self._in_return_path = stopped_regs is not None
+            return
+        block, leftover = self.glue.encode_exit(resume)
+        for addr, data in leftover:
+            self.rsp.write_memory(addr, data)
+        self.rsp.write_memory(self.glue.exit_block_addr, block)
+        if stopped_regs is not None:
+            self.rsp.write_registers(self.glue.enter_return_path(stopped_regs))
+            self.rsp.resume()
+        elif self._idle and self._in_return_path:
+            self.rsp.resume()
+        else:
+            # At the trap breakpoint: continue at the return path, past the breakpoint
+            # (QEMU would stop on it again if we continued where we are).
+            self.rsp.resume(self.glue.return_addr)
+        self._idle = False
+        self._in_return_path = False
+        self._running = True
+
+    def _handle(self, trap: Trap) -> Resume:
+        self.stats.traps += 1
+        key = trap.kind.value
+        self.stats.by_kind[key] = self.stats.by_kind.get(key, 0) + 1
+        return self.kernel.handle(trap)
+
+    def boot(self) -> None:
+        """Run the guest to its first kernel entry and hand it the root task."""
+        self.rsp.insert_breakpoint(self.glue.bp_addr)
+        self.rsp.resume()
+        stop = self.rsp.wait_stop(timeout=30)
+        if stop is None:
+            raise TimeoutError("the kernel image did not reach its first kernel entry in 30 s")
+        trap = self._read_trap()
+        if trap is None or trap.kind is not TrapKind.BOOT:
+            raise RuntimeError(f"expected the boot entry, got {trap}")
+        # Park: the root task is ready but the CPU stays in the kernel until run(),
+        # so that a debugger can attach to a stopped system first.
+        resume = self._handle(trap)
+        self._wake_at_us = resume.wake_at_us
+        block, leftover = self.glue.encode_exit(resume)
+        for addr, data in leftover:
+            self.rsp.write_memory(addr, data)
+        self.rsp.write_memory(self.glue.exit_block_addr, block)
+        self._parked = True
+
+    def _read_trap(self) -> Trap | None:
+        block = self.rsp.read_memory(self.glue.entry_block_addr, self.glue.entry_block_size)
+        return self.glue.decode(block)
+
+    def _deadline_passed(self) -> bool:
+        return self._wake_at_us is not None and self.clock.now_us() >= self._wake_at_us
+
+    def _timer_trap_while_idle(self) -> None:
+        self._apply(self._handle(Trap(TrapKind.TIMER)))
+
+    def _interrupted(self) -> None:
+        """The guest was stopped by us at a deadline: preempt or let it go on."""
+        self.stats.interrupts += 1
+        regs = self.rsp.read_registers()
+        pc = regs[self.arch.ip_reg]
+        if self.glue.in_kernel(pc):
+            # Inside a stub: it reaches the breakpoint (or user mode) by itself.
+            self.rsp.resume()
+            self._running = True
+            return
+        user = self.glue.user_regs_from_gdb(regs)
+        resume = self._handle(Trap(TrapKind.TIMER, regs=user))
+        if resume.exit_status is None and resume.thread is not None and resume.regs == user \
+                and not resume.writes:
+            self._wake_at_us = resume.wake_at_us
+            self.rsp.resume()         # same thread, same registers: just go on
+            self._running = True
+            return
+        self._apply(resume, stopped_regs=regs)
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Serve traps until ``should_stop()`` or Finished/Deadlock is raised."""
+        if self._parked:
+            self._parked = False
+            self.rsp.resume(self.glue.return_addr)
+            self._running = True
+        while not should_stop():
+            if self._idle:
+                if self._wake_at_us is None:
+                    raise Deadlock("no thread can run and no timeout is pending")
+                wait_s = (self._wake_at_us - self.clock.now_us()) / 1e6
+                if wait_s > 0:
+                    nap = min(wait_s, POLL_S)
+                    self.stats.idle_s += nap
+                    time.sleep(nap)
+                    continue
+                self._timer_trap_while_idle()
+                continue
+            timeout = POLL_S
+            if self._wake_at_us is not None:
+                timeout = max(0.0, min(POLL_S, (self._wake_at_us - self.clock.now_us()) / 1e6))
+            stop = self.rsp.wait_stop(timeout=timeout)
+            if stop is None:
+                if self._deadline_passed():
+                    self.rsp.interrupt()
+                    stop = self.rsp.wait_stop(timeout=10)
+                    if stop is None:
+                        raise TimeoutError("QEMU did not stop when interrupted")
+                    self._running = False
+                    if self._is_trap_stop(stop):
+                        self._serve_trap()
+                    else:
+                        self._interrupted()
+                continue
+            self._running = False
+            self._serve_trap()
+
+    def _is_trap_stop(self, stop) -> bool:
+        return getattr(stop, "signal", 5) == 5
+
+    def _serve_trap(self) -> None:
+        trap = self._read_trap()
+        if trap is None:
+            # Not a kernel entry (e.g. stopped by a single step): treat as interrupt.
+            self._interrupted()
+            return
+        self._apply(self._handle(trap))
+
+    def stop_cpu(self) -> None:
+        """Make sure the CPU is stopped (before teardown or inspection)."""
+        if self._running:
+            self.rsp.interrupt()
+            self.rsp.wait_stop(timeout=5)
+            self._running = False

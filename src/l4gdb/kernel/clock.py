@@ -1,0 +1,33 @@
+"""The kernel clock: microseconds since boot."""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now_us(self) -> int: ...
+
+
+class MonotonicClock:
+    """Host wall time (monotonic), starting at 0 when created."""
+
+    def __init__(self) -> None:
+        self._start = time.monotonic_ns()
+
+    def now_us(self) -> int:
+        return (time.monotonic_ns() - self._start) // 1000
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: int = 0) -> None:
+        self.now = now
+
+    def now_us(self) -> int:
+        return self.now
+
+    def advance(self, us: int) -> None:
+        self.now += us

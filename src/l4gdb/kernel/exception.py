@@ -1,0 +1,78 @@
+"""Exceptions and page faults of user threads.
+
+There are no address spaces yet (MMU off), so a page fault is a real fault,
+handled like any exception: an IPC to the thread's exception handler, or,
+without one, the thread is halted and the console says why.
+
+Messages (generic layout, tag first):
+* exception (label ``-5 << 4``): MR1 ip, MR2 sp, MR3 flags, MR4 exception
+  number, MR5 detail (first ``Trap.detail`` value), MR6.. the other
+  registers in ``ArchInfo.reg_names`` order;
+* page fault (label ``-2 << 4 | rwx``, u = 2): MR1 fault address, MR2 ip.
+
+A reply with u >= 3 sets ip, sp, flags (user-changeable bits) and, as far as
+it reaches, the other registers; the thread then resumes at its ip.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import ipc
+from .abi import Trap, TrapKind
+from .thread import IpcKind, Tcb
+from .types import NEVER, NILTHREAD, KernelLabel, MsgTag, Timeout, kernel_label
+from .utcb import NUM_MRS
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+
+def _other_regs(k: Kernel) -> list[str]:
+    arch = k.arch
+    skip = {arch.ip_reg, arch.sp_reg, arch.flags_reg}
+    return [r for r in arch.reg_names if r not in skip]
+
+
+def build_message(k: Kernel, t: Tcb, trap: Trap) -> list[int]:
+    arch, bits = k.arch, k.bits
+    regs = t.regs
+    if trap.kind is TrapKind.PAGEFAULT:
+        label = kernel_label(KernelLabel.PAGEFAULT, bits) | (trap.fault_access & 7)
+        return [MsgTag(u=2, label=label).raw(bits), trap.fault_addr & arch.word_mask,
+                regs.get(arch.ip_reg, 0)]
+    detail = next(iter(trap.detail.values()), 0) if trap.detail else 0
+    body = [regs.get(arch.ip_reg, 0), regs.get(arch.sp_reg, 0), regs.get(arch.flags_reg, 0),
+            trap.number & arch.word_mask, detail & arch.word_mask]
+    body += [regs.get(r, 0) for r in _other_regs(k)]
+    body = body[:NUM_MRS - 1]
+    label = kernel_label(KernelLabel.ARCH_EXCEPTION, bits)
+    return [MsgTag(u=len(body), label=label).raw(bits), *body]
+
+
+def raise_exception(k: Kernel, t: Tcb, trap: Trap) -> None:
+    what = "page fault" if trap.kind is TrapKind.PAGEFAULT else f"exception {trap.number}"
+    handler = t.exception_handler
+    if handler == NILTHREAD or k.resolve(t, handler) is None:
+        ip = t.regs.get(k.arch.ip_reg, 0)
+        extra = f" addr={trap.fault_addr:#x}" if trap.kind is TrapKind.PAGEFAULT else ""
+        k.halt(t, f"unhandled {what} at ip={ip:#x}{extra}")
+        return
+    k.event("exception", thread=t.global_id, kind=trap.kind.value, handler=handler)
+    never = Timeout(NEVER)
+    ipc.start_ipc(k, t, handler, handler, never, never, kind=IpcKind.EXCEPTION,
+                  kmsg=build_message(k, t, trap))
+
+
+def apply_reply(k: Kernel, t: Tcb, words: list[int]) -> None:
+    arch = k.arch
+    tag = MsgTag.from_raw(words[0])
+    mrs = words[1:1 + tag.u]
+    if len(mrs) < 3:
+        return
+    t.regs[arch.ip_reg] = mrs[0] & arch.word_mask
+    t.regs[arch.sp_reg] = mrs[1] & arch.word_mask
+    old = t.regs.get(arch.flags_reg, 0)
+    t.regs[arch.flags_reg] = (old & ~arch.flags_user_mask) | (mrs[2] & arch.flags_user_mask)
+    for reg, value in zip(_other_regs(k), mrs[5:], strict=False):
+        t.regs[reg] = value & arch.word_mask

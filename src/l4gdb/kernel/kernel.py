@@ -1,0 +1,450 @@
+"""The kernel: one Trap in, one Resume out.
+
+Owns the threads, spaces, scheduler and clock; the system calls live in
+their own modules and are dispatched through a table whose handler
+signatures say how many argument registers each call reads.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from . import exception, ipc
+from .abi import ArchInfo, Resume, Syscall, Trap, TrapKind
+from .clock import Clock
+from .exregs import sys_exchange_registers
+from .kdebug import Console, Memory, sys_kdebug
+from .kip import (
+    MEM_CONVENTIONAL,
+    MEM_RESERVED,
+    USER_BASE,
+    KipInfo,
+    MemoryDesc,
+    build_kip,
+)
+from .schedule import Scheduler, sys_schedule, sys_thread_switch
+from .sigma0 import Sigma0
+from .snapshot import IpcRecord, KernelSnapshot, take_snapshot
+from .space import Space, sys_space_control
+from .tcontrol import sys_thread_control
+from .thread import ROOT_PRIORITY, State, Tcb
+from .types import NILTHREAD, Error, Fpage, ThreadId, is_global_id, is_local_id
+from .utcb import UTCB_WORDS, Tcr, Utcb, encode_words, merge_writes
+
+SIGMA0_NO = USER_BASE
+ROOT_NO = USER_BASE + 2
+EventSink = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class BootConfig:
+    """Where things are in guest memory; the host fills it from the kernel ELF."""
+
+    kip_addr: int
+    utcb_area_base: int
+    utcb_area_log2: int
+    root_ip: int
+    root_sp: int
+    main_memory: tuple[int, int]              # [low, high) of RAM
+    free_memory: tuple[int, int]              # [low, high) handed out by sigma0
+    reserved: tuple[tuple[int, int], ...] = ()   # [low, high) ranges (kernel image ...)
+    kip_area_log2: int = 12
+    utcb_size: int = 0                        # 0: 128 words
+    root_utcb: int | None = None              # None: first slot of the UTCB area
+    ipc_log_size: int = 64
+
+
+class Kernel:
+    def __init__(self, arch: ArchInfo, config: BootConfig, memory: Memory, clock: Clock,
+                 console: Console, events: EventSink | None = None) -> None:
+        self.arch = arch
+        self.config = config
+        self.memory = memory
+        self.clock = clock
+        self.console = console
+        self.events = events
+        self.bits = arch.word_bits
+        self.utcb_size = config.utcb_size or UTCB_WORDS * arch.word_size
+        self.threads: dict[int, Tcb] = {}     # by thread number
+        self.spaces: list[Space] = []
+        self.sched = Scheduler()
+        self.current: Tcb | None = None
+        self.now = 0
+        self.traps = 0
+        self.exit_status: int | None = None
+        self.ipc_log: deque[IpcRecord] = deque(maxlen=config.ipc_log_size)
+        self.kip_info = self._kip_info()
+        self.sigma0: Tcb | None = None
+        self.root: Tcb | None = None
+        self._writes: list[tuple[int, bytes]] = []
+        self._woken: list[Tcb] = []
+        self._seq = 0
+        self._space_no = 0
+        self._dispatched_at: int | None = None
+        self._syscalls = self._syscall_table()
+
+    # --- the entry point ------------------------------------------------------
+
+    def handle(self, trap: Trap) -> Resume:
+        """Process one kernel entry. Never raises because of guest input."""
+        self.now = self.clock.now_us()
+        self.traps += 1
+        self._writes = []
+        self._woken = []
+        cur = self.current
+        try:
+            if trap.kind is TrapKind.BOOT:
+                self._boot()
+            else:
+                if cur is not None:
+                    self._save_context(cur, trap)
+                    self._account(cur)
+                self._dispatch(cur, trap)
+            self._expire_deadlines()
+        except Exception as exc:   # an internal bug stops only the offending thread
+            self._internal_error(cur, trap, exc)
+        return self._resume(cur)
+
+    def _dispatch(self, cur: Tcb | None, trap: Trap) -> None:
+        if trap.kind is TrapKind.SYSCALL:
+            if cur is None:
+                self.console.write(f"l4gdb: system call {trap.number} while idle, ignored\n")
+                return
+            self._syscall(cur, trap.number)
+        elif trap.kind in (TrapKind.EXCEPTION, TrapKind.PAGEFAULT):
+            if cur is not None:
+                exception.raise_exception(self, cur, trap)
+        elif trap.kind is TrapKind.INTERRUPT:
+            self.event("interrupt", irq=trap.number)     # interrupt threads: not modelled yet
+        # TIMER: nothing beyond accounting and deadlines.
+        if cur is not None and not cur.runnable and self._woken:
+            # The caller blocked (Call, ReplyWait): the thread it woke runs next
+            # if its priority allows, as with a direct switch.
+            self.sched.enqueue(self._woken[-1], front=True)
+
+    def _syscall(self, cur: Tcb, number: int) -> None:
+        entry = self._syscalls.get(number)
+        if entry is None:
+            self.event("syscall_enter", thread=cur.global_id, number=number, args=())
+            self.set_results(cur, *self.fail(cur, Error.InvalidParam, 0))
+            self.console.write(f"l4gdb: thread {self.name_of(cur)}: unknown system call "
+                               f"{number}\n")
+            return
+        fn, nargs = entry
+        mask = self.arch.word_mask
+        args = [cur.regs.get(r, 0) & mask for r in self.arch.syscall_arg_regs[:nargs]]
+        self.event("syscall_enter", thread=cur.global_id, number=number, args=tuple(args))
+        results = fn(self, cur, *args)
+        if results is not None:
+            self.set_results(cur, *results)
+        self.event("syscall_exit", thread=cur.global_id, number=number, results=results)
+
+    def _syscall_table(self) -> dict[int, tuple[Callable[..., Any], int]]:
+        table = {
+            Syscall.KernelInterface: sys_kernel_interface,
+            Syscall.ExchangeRegisters: sys_exchange_registers,
+            Syscall.ThreadControl: sys_thread_control,
+            Syscall.SystemClock: sys_system_clock,
+            Syscall.ThreadSwitch: sys_thread_switch,
+            Syscall.Schedule: sys_schedule,
+            Syscall.Ipc: ipc.sys_ipc,
+            Syscall.Lipc: ipc.sys_lipc,
+            Syscall.Unmap: sys_unmap,
+            Syscall.SpaceControl: sys_space_control,
+            Syscall.ProcessorControl: sys_processor_control,
+            Syscall.MemoryControl: sys_memory_control,
+            Syscall.KDebug: sys_kdebug,
+        }
+        out = {}
+        for number, fn in table.items():
+            nargs = len(inspect.signature(fn).parameters) - 2     # minus (kernel, cur)
+            if nargs > len(self.arch.syscall_arg_regs):
+                raise ValueError(f"{fn.__name__} needs {nargs} argument registers")
+            out[int(number)] = (fn, nargs)
+        return out
+
+    # --- boot -------------------------------------------------------------------
+
+    def _kip_info(self) -> KipInfo:
+        c = self.config
+        mem = [MemoryDesc(MEM_CONVENTIONAL, c.main_memory[0], c.main_memory[1] - 1)]
+        mem += [MemoryDesc(MEM_RESERVED, lo, hi - 1) for lo, hi in c.reserved]
+        mem.append(MemoryDesc(MEM_CONVENTIONAL, 0, self.arch.word_mask, virtual=True))
+        align = (self.utcb_size - 1).bit_length()
+        return KipInfo(word_size=self.arch.word_size, kernel_id=self.arch.kernel_id,
+                       utcb_size=self.utcb_size, utcb_align_log2=align,
+                       utcb_min_area_log2=align, kip_area_log2=c.kip_area_log2,
+                       page_size_log2s=self.arch.page_size_log2s, memory=mem,
+                       root_ip=c.root_ip, root_sp=c.root_sp, main_memory=c.main_memory)
+
+    def _boot(self) -> None:
+        c = self.config
+        self._writes.append((c.kip_addr, build_kip(self.kip_info, 1 << c.kip_area_log2)))
+        s0_space = self.new_space(privileged=True, host=True)
+        sigma0 = self.new_thread(ThreadId(SIGMA0_NO, 1).raw(self.bits), s0_space, name="sigma0")
+        sigma0.host = Sigma0(c.free_memory)
+        sigma0.activated = True
+        sigma0.state = State.WAITING
+        sigma0.priority = ROOT_PRIORITY
+        self.sigma0 = sigma0
+
+        root_space = self.new_space(privileged=True)
+        root_space.kip_area = Fpage(c.kip_addr, c.kip_area_log2)
+        root_space.utcb_area = Fpage(c.utcb_area_base, c.utcb_area_log2)
+        root_id = ThreadId(ROOT_NO, 1).raw(self.bits)
+        root = self.new_thread(root_id, root_space, scheduler=root_id, name="root")
+        root.priority = ROOT_PRIORITY
+        root.utcb_addr = c.utcb_area_base if c.root_utcb is None else c.root_utcb
+        self.init_utcb(root, sigma0.global_id)
+        root.regs[self.arch.ip_reg] = c.root_ip
+        root.regs[self.arch.sp_reg] = c.root_sp
+        root.activated = True
+        root.state = State.RUNNING
+        self.root = root
+        self.wake(root)
+        self.event("boot", root=root.global_id, sigma0=sigma0.global_id)
+
+    # --- thread and space bookkeeping (used by the syscall modules) -------------
+
+    def new_space(self, privileged: bool = False, host: bool = False) -> Space:
+        self._space_no += 1
+        space = Space(ident=self._space_no, privileged=privileged, host=host)
+        self.spaces.append(space)
+        return space
+
+    def new_thread(self, global_id: int, space: Space, scheduler: int = NILTHREAD,
+                   name: str = "") -> Tcb:
+        t = Tcb(global_id=global_id, space=space, name=name, scheduler=scheduler,
+                utcb=Utcb(self.arch.word_size))
+        t.regs = {r: 0 for r in self.arch.reg_names}
+        t.regs[self.arch.flags_reg] = self.arch.user_flags
+        self.threads[ThreadId.from_raw(global_id, self.bits).thread_no] = t
+        space.threads.append(t)
+        self.event("thread_create", thread=global_id, space=space.ident)
+        return t
+
+    def delete_thread(self, t: Tcb) -> None:
+        self.sched.dequeue(t)
+        t.state = State.DEAD
+        t.op = None
+        t.deadline_us = None
+        self.threads.pop(ThreadId.from_raw(t.global_id, self.bits).thread_no, None)
+        self._leave_space(t)
+        if self.current is t:
+            self.current = None
+        ipc.partner_gone(self, t)
+        self.event("thread_delete", thread=t.global_id)
+
+    def move_thread(self, t: Tcb, space: Space) -> None:
+        self._leave_space(t)
+        t.space = space
+        space.threads.append(t)
+
+    def _leave_space(self, t: Tcb) -> None:
+        space = t.space
+        if t in space.threads:
+            space.threads.remove(t)
+        if not space.threads and space in self.spaces:
+            self.spaces.remove(space)
+
+    def renumber(self, t: Tcb, new_id: int) -> None:
+        t.global_id = new_id
+        if t.activated:
+            self.write_utcb(t, Tcr.MyGlobalId, [new_id])
+
+    def init_utcb(self, t: Tcb, pager: int) -> None:
+        t.utcb = Utcb(self.arch.word_size)
+        t.activated = True
+        self.write_utcb(t, Tcr.MyGlobalId, [t.global_id, 0, 0, pager, 0, 0, 0, 0, 0, 0, 0, 0])
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # --- lookups ------------------------------------------------------------------
+
+    def thread_by_global(self, raw: int) -> Tcb | None:
+        if not is_global_id(raw, self.bits):
+            return None
+        t = self.threads.get(ThreadId.from_raw(raw, self.bits).thread_no)
+        return t if t is not None and t.global_id == raw else None
+
+    def resolve(self, cur: Tcb, raw: int) -> Tcb | None:
+        """A thread named by a global id, or by a local id in cur's space."""
+        if is_local_id(raw, self.bits):
+            return cur.space.thread_by_utcb(raw)
+        return self.thread_by_global(raw)
+
+    def id_as_seen_by(self, viewer: Tcb, t: Tcb) -> int:
+        """Local id within the same space, global id across spaces."""
+        if viewer.space is t.space and t.activated and t.host is None:
+            return t.utcb_addr
+        return t.global_id
+
+    def threads_in_state(self, state: State) -> list[Tcb]:
+        return [t for t in self.threads.values() if t.state is state]
+
+    def name_of(self, t: Tcb) -> str:
+        tid = ThreadId.from_raw(t.global_id, self.bits)
+        base = f"{tid.thread_no}.{tid.version}"
+        return f"{base} ({t.name})" if t.name else base
+
+    # --- effects --------------------------------------------------------------------
+
+    def write_utcb(self, t: Tcb, index: int, values: list[int]) -> None:
+        """Set words of t's UTCB: in the host copy and, via Resume.writes, in memory."""
+        if t.utcb is None:
+            t.utcb = Utcb(self.arch.word_size)
+        mask = self.arch.word_mask
+        for i, v in enumerate(values):
+            t.utcb.words[index + i] = v & mask
+        if t.host is None and t.activated:
+            addr = t.utcb_addr + index * self.arch.word_size
+            self._writes.append((addr, encode_words(values, self.arch.word_size)))
+
+    def set_results(self, t: Tcb, *values: int) -> None:
+        mask = self.arch.word_mask
+        for reg, v in zip(self.arch.syscall_result_regs, values, strict=False):
+            t.regs[reg] = v & mask
+
+    def fail(self, cur: Tcb, error: Error, *results: int) -> tuple[int, ...]:
+        """Set ErrorCode and return the failing call's results."""
+        self.write_utcb(cur, Tcr.ErrorCode, [int(error)])
+        self.event("syscall_error", thread=cur.global_id, error=error.name)
+        return results
+
+    def wake(self, t: Tcb) -> None:
+        if t.runnable:
+            self.sched.enqueue(t)
+            self._woken.append(t)
+
+    def halt(self, t: Tcb, why: str) -> None:
+        t.halted = True
+        self.console.write(f"l4gdb: thread {self.name_of(t)}: {why}\n")
+        self.event("thread_halt", thread=t.global_id, reason=why)
+
+    def thread_exit(self, t: Tcb, status: int) -> None:
+        if t is self.root:
+            self.exit_status = status
+        else:
+            self.halt(t, f"exited with status {status}")
+
+    def log_ipc(self, s: Tcb, r: Tcb, tag: int) -> None:
+        rec = IpcRecord(self.now, s.global_id, r.global_id, tag)
+        self.ipc_log.append(rec)
+        self.event("ipc", sender=s.global_id, receiver=r.global_id, tag=tag)
+
+    def event(self, name: str, **data: Any) -> None:
+        if self.events is None:
+            return
+        try:
+            self.events(name, **data)
+        except Exception as exc:    # an observer must not break the kernel
+            self.console.write(f"l4gdb: event observer failed on {name}: {exc!r}\n")
+            self.events = None
+
+    # --- time and scheduling ----------------------------------------------------------
+
+    def _save_context(self, cur: Tcb, trap: Trap) -> None:
+        mask = self.arch.word_mask
+        if trap.regs:
+            for reg, value in trap.regs.items():
+                cur.regs[reg] = value & mask
+        if trap.utcb and cur.utcb is not None:
+            cur.utcb.load(trap.utcb)
+
+    def _account(self, cur: Tcb) -> None:
+        if self._dispatched_at is None:
+            return
+        used = max(0, self.now - self._dispatched_at)
+        cur.timeslice_left_us -= used
+        if cur.total_quantum_us is not None:
+            cur.total_quantum_us = max(0, cur.total_quantum_us - used)
+        if cur.timeslice_left_us <= 0:
+            self.sched.rotate(cur)
+            self.event("schedule", reason="timeslice", thread=cur.global_id)
+
+    def _expire_deadlines(self) -> None:
+        due = [t for t in self.threads.values()
+               if t.deadline_us is not None and t.deadline_us <= self.now]
+        for t in sorted(due, key=lambda t: (t.deadline_us, t.send_seq)):
+            if t.deadline_us is not None and t.state in (State.POLLING, State.WAITING):
+                ipc.expire(self, t)
+
+    def next_deadline(self, running: Tcb | None) -> int | None:
+        times = [t.deadline_us for t in self.threads.values() if t.deadline_us is not None]
+        if running is not None and self.sched.has_peer(running):
+            times.append(self.now + max(1, running.timeslice_left_us))
+        return min(times) if times else None
+
+    def _resume(self, prev: Tcb | None) -> Resume:
+        writes = merge_writes(self._writes)
+        self._writes = []
+        if self.exit_status is not None:
+            return Resume(thread=None, writes=writes, exit_status=self.exit_status)
+        nxt = self.sched.choose()
+        if nxt is not prev:
+            self.event("schedule", reason="switch",
+                       prev=prev.global_id if prev else None,
+                       next=nxt.global_id if nxt else None)
+        self.current = nxt
+        self._dispatched_at = self.now
+        wake_at = self.next_deadline(nxt)
+        if nxt is None:
+            return Resume(thread=None, writes=writes, wake_at_us=wake_at)
+        return Resume(thread=nxt.global_id, regs=dict(nxt.regs), utcb_addr=nxt.utcb_addr,
+                      tls=nxt.utcb_addr, writes=writes, wake_at_us=wake_at)
+
+    def _internal_error(self, cur: Tcb | None, trap: Trap, exc: Exception) -> None:
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        why = (f"internal kernel error handling {trap.kind.value} {trap.number}: {exc!r} "
+               f"at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}")
+        if cur is not None and cur.state is not State.DEAD:
+            cur.op = None
+            cur.deadline_us = None
+            self.sched.dequeue(cur)
+            self.halt(cur, why)
+        else:
+            self.console.write(f"l4gdb: {why}\n")
+
+    # --- introspection ----------------------------------------------------------------
+
+    def snapshot(self) -> KernelSnapshot:
+        return take_snapshot(self)
+
+
+# --- the small system calls ------------------------------------------------------------
+
+def sys_kernel_interface(k: Kernel, cur: Tcb) -> tuple[int, ...]:
+    info = k.kip_info
+    return k.config.kip_addr, info.api_version, info.api_flags, info.kernel_id
+
+
+def sys_system_clock(k: Kernel, cur: Tcb) -> tuple[int, ...]:
+    return k.now & k.arch.word_mask, k.now >> k.bits
+
+
+def sys_unmap(k: Kernel, cur: Tcb, control: int) -> tuple[int, ...]:
+    # No mappings exist (MMU off): nothing to revoke; the fpages stay as given.
+    return ()
+
+
+def sys_processor_control(k: Kernel, cur: Tcb, processor: int, internal_freq: int,
+                          external_freq: int, voltage: int) -> tuple[int, ...]:
+    if not cur.space.privileged:
+        return k.fail(cur, Error.NoPrivilege, 0)
+    if processor != 0:
+        return k.fail(cur, Error.InvalidParam, 0)
+    return (1,)
+
+
+def sys_memory_control(k: Kernel, cur: Tcb, control: int, attr0: int, attr1: int, attr2: int,
+                       attr3: int) -> tuple[int, ...]:
+    if not cur.space.privileged:
+        return k.fail(cur, Error.NoPrivilege, 0)
+    return (1,)

@@ -1,0 +1,69 @@
+"""sigma0 as a host-side thread: hands out free memory, one owner per page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .types import MAP_ITEM_TYPE, NILPAGE, Fpage, KernelLabel, MsgTag, kernel_label
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .thread import Tcb
+
+PAGE_LOG2 = 12
+
+
+class Sigma0:
+    """The sigma0 protocol (label ``-6 << 4``): MR1 fpage, MR2 attributes.
+
+    Reply: one map item (t = 2) for the page(s), or a nil fpage on refusal.
+    A page already given to a space is given again to that space only.
+    """
+
+    def __init__(self, free: tuple[int, int]) -> None:
+        self.free_low, self.free_high = free       # [low, high)
+        self.owner: dict[int, int] = {}            # page base -> space ident
+
+    def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:
+        bits = kernel.bits
+        tag = MsgTag.from_raw(words[0])
+        if tag.label != kernel_label(KernelLabel.SIGMA0, bits) or tag.u < 1:
+            kernel.console.write(f"l4gdb: sigma0: unknown request label {tag.label:#x} "
+                                 f"from {kernel.name_of(sender)}\n")
+            return None
+        raw = words[1]
+        fp = Fpage.from_raw(raw)
+        owner = sender.space.ident
+        if fp.size_log2 < PAGE_LOG2 or fp.size_log2 >= bits:
+            base = None
+        elif raw >> 10 == (1 << (bits - 10)) - 1:
+            base = self._find_free(fp.size_log2)
+        else:
+            base = fp.base if self._grantable(fp.base, fp.size, owner) else None
+        if base is None:
+            return self._reply(bits, 0, NILPAGE)
+        for page in range(base, base + fp.size, 1 << PAGE_LOG2):
+            self.owner[page] = owner
+        rights = fp.rights or 7
+        kernel.event("sigma0_map", space=owner, base=base, size_log2=fp.size_log2)
+        return self._reply(bits, base, Fpage(base, fp.size_log2, rights).raw(bits))
+
+    @staticmethod
+    def _reply(bits: int, snd_base: int, fpage: int) -> list[int]:
+        item = (snd_base & ~0x3FF) | (MAP_ITEM_TYPE << 1)
+        return [MsgTag(u=0, t=2).raw(bits), item, fpage]
+
+    def _grantable(self, base: int, size: int, owner: int) -> bool:
+        if base < self.free_low or base + size > self.free_high:
+            return False
+        return all(self.owner.get(p, owner) == owner
+                   for p in range(base, base + size, 1 << PAGE_LOG2))
+
+    def _find_free(self, size_log2: int) -> int | None:
+        size = 1 << size_log2
+        base = (self.free_low + size - 1) & ~(size - 1)
+        while base + size <= self.free_high:
+            if all(p not in self.owner for p in range(base, base + size, 1 << PAGE_LOG2)):
+                return base
+            base += size
+        return None

@@ -1,0 +1,126 @@
+"""A read-only picture of the kernel for inspection (GDB commands, JSON, CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from .thread import IpcKind, State, Tcb
+from .types import MsgTag, is_any, is_anylocal
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+
+
+@dataclass(frozen=True)
+class IpcRecord:
+    time_us: int
+    sender: int
+    receiver: int
+    tag: int
+
+    @property
+    def msg(self) -> MsgTag:
+        return MsgTag.from_raw(self.tag)
+
+
+@dataclass(frozen=True)
+class ThreadView:
+    id: int
+    name: str
+    space: int
+    state: str
+    priority: int
+    timeslice_us: int
+    timeslice_left_us: int
+    total_quantum_us: int | None
+    pager: int
+    exception_handler: int
+    scheduler: int
+    utcb: int
+    ip: int
+    sp: int
+    halted: bool
+    deadline_us: int | None
+    host: bool
+
+
+@dataclass(frozen=True)
+class SpaceView:
+    ident: int
+    privileged: bool
+    kip_area: tuple[int, int]          # base, size log2
+    utcb_area: tuple[int, int]
+    redirector: int
+    threads: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class KernelSnapshot:
+    now_us: int
+    traps: int
+    current: int | None
+    threads: tuple[ThreadView, ...]
+    ready: dict[int, tuple[int, ...]]   # priority -> thread ids, queue order
+    spaces: tuple[SpaceView, ...]
+    ipc_log: tuple[IpcRecord, ...]
+    kip: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _spec_text(k: Kernel, spec: int) -> str:
+    if is_any(spec, k.bits):
+        return "any"
+    if is_anylocal(spec, k.bits):
+        return "anylocal"
+    t = k.thread_by_global(spec)
+    return k.name_of(t) if t else f"{spec:#x}"
+
+
+def state_text(k: Kernel, t: Tcb) -> str:
+    if t.host is not None:
+        return "host"
+    if t.halted:
+        return "halted"
+    if t.state is State.POLLING:
+        dest = t.partner_tcb
+        return f"blocked sending to {k.name_of(dest) if dest else hex(t.partner)}"
+    if t.state is State.WAITING:
+        if t.op is not None and t.op.kind is IpcKind.STARTUP:
+            return f"waiting for start from {_spec_text(k, t.partner)}"
+        src = t.partner_tcb
+        return f"receiving from {k.name_of(src) if src else _spec_text(k, t.partner)}"
+    if t.state is State.RUNNING:
+        return "running" if t is k.current else "ready"
+    return t.state.value
+
+
+def take_snapshot(k: Kernel) -> KernelSnapshot:
+    arch = k.arch
+    threads = tuple(
+        ThreadView(id=t.global_id, name=k.name_of(t), space=t.space.ident,
+                   state=state_text(k, t), priority=t.priority, timeslice_us=t.timeslice_us,
+                   timeslice_left_us=t.timeslice_left_us, total_quantum_us=t.total_quantum_us,
+                   pager=t.pager, exception_handler=t.exception_handler, scheduler=t.scheduler,
+                   utcb=t.utcb_addr, ip=t.regs.get(arch.ip_reg, 0), sp=t.regs.get(arch.sp_reg, 0),
+                   halted=t.halted, deadline_us=t.deadline_us, host=t.host is not None)
+        for _, t in sorted(k.threads.items()))
+    spaces = tuple(
+        SpaceView(ident=s.ident, privileged=s.privileged,
+                  kip_area=(s.kip_area.base, s.kip_area.size_log2),
+                  utcb_area=(s.utcb_area.base, s.utcb_area.size_log2),
+                  redirector=s.redirector, threads=tuple(t.global_id for t in s.threads))
+        for s in k.spaces)
+    info = k.kip_info
+    kip = {"address": k.config.kip_addr, "api_version": info.api_version,
+           "api_flags": info.api_flags, "kernel_id": info.kernel_id,
+           "thread_info": info.thread_info, "utcb_area_info": info.utcb_area_info,
+           "kip_area_info": info.kip_area_log2, "page_info": info.page_info,
+           "clock_info": info.clock_info, "memory_descriptors": len(info.memory)}
+    ready = {p: tuple(t.global_id for t in q) for p, q in k.sched.ready_view().items() if q}
+    return KernelSnapshot(now_us=k.now, traps=k.traps,
+                          current=k.current.global_id if k.current else None,
+                          threads=threads, ready=ready, spaces=spaces,
+                          ipc_log=tuple(k.ipc_log), kip=kip)

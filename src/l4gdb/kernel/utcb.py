@@ -1,0 +1,95 @@
+"""UTCB layout (contract §5): word offsets from the UTCB address (= local id)."""
+
+from __future__ import annotations
+
+import enum
+
+UTCB_WORDS = 128
+NUM_MRS = 64
+NUM_BRS = 33
+
+
+class Tcr(enum.IntEnum):
+    """Thread control registers, word offsets."""
+
+    MyGlobalId = 64
+    ProcessorNo = 65
+    UserDefinedHandle = 66
+    Pager = 67
+    ExceptionHandler = 68
+    Flags = 69                  # byte 0 PreemptFlags, byte 1 CopFlags
+    ErrorCode = 70
+    XferTimeouts = 71
+    IntendedReceiver = 72
+    ActualSender = 73           # also VirtualSender
+    ThreadWord0 = 74
+    ThreadWord1 = 75
+
+
+MR0 = 0
+BR0 = 80
+
+
+class Utcb:
+    """A host-side copy of one thread's UTCB, in words.
+
+    Filled from the snapshot of the thread's last kernel entry and kept in
+    step with every write the kernel sends to the guest, so message delivery
+    never needs a memory read.
+    """
+
+    __slots__ = ("words", "word_size")
+
+    def __init__(self, word_size: int, data: bytes | None = None) -> None:
+        self.word_size = word_size
+        self.words = [0] * UTCB_WORDS
+        if data:
+            self.load(data)
+
+    def load(self, data: bytes) -> None:
+        ws = self.word_size
+        n = min(len(data) // ws, UTCB_WORDS)
+        for i in range(n):
+            self.words[i] = int.from_bytes(data[i * ws:(i + 1) * ws], "little")
+
+    def mr(self, i: int) -> int:
+        return self.words[MR0 + i]
+
+    def tcr(self, tcr: Tcr) -> int:
+        return self.words[tcr]
+
+    def br(self, i: int) -> int:
+        return self.words[BR0 + i]
+
+
+def encode_words(values: list[int] | tuple[int, ...], word_size: int) -> bytes:
+    mask = (1 << (8 * word_size)) - 1
+    return b"".join((v & mask).to_bytes(word_size, "little") for v in values)
+
+
+def merge_writes(writes: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
+    """Coalesce (address, bytes) records into ordered, non-overlapping ranges.
+
+    Records are applied in order, so a later record wins where two overlap;
+    touching ranges are joined so the exit block carries fewer records.
+    """
+    merged: list[tuple[int, bytearray]] = []
+    for addr, data in writes:
+        if not data:
+            continue
+        keep: list[tuple[int, bytearray]] = []
+        lo, buf = addr, bytearray(data)
+        for a, b in merged:
+            e = a + len(b)
+            if e < lo or a > lo + len(buf):
+                keep.append((a, b))
+                continue
+            # Union: old bytes first, then the new record on top.
+            nlo = min(a, lo)
+            nbuf = bytearray(max(e, lo + len(buf)) - nlo)
+            nbuf[a - nlo:e - nlo] = b
+            nbuf[lo - nlo:lo - nlo + len(buf)] = buf
+            lo, buf = nlo, nbuf
+        keep.append((lo, buf))
+        merged = keep
+    return [(a, bytes(b)) for a, b in sorted(merged, key=lambda r: r[0])]

@@ -1,0 +1,204 @@
+"""The target layer against a real QEMU running a tiny ARM program (slow)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from target_fakes import ARM_CONFIG, ARM_EXTRA_ARGS, DATA_ADDR, SVC_BP
+
+from l4gdb.target import children
+from l4gdb.target.errors import TargetError
+from l4gdb.target.floor import measure_floor
+from l4gdb.target.funnel import HostFunnel
+from l4gdb.target.interface import QemuTarget, Target
+from l4gdb.target.qemu import QemuProcess
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which("qemu-system-arm") is None, reason="no qemu-system-arm"),
+]
+
+
+@pytest.fixture
+def target(arm_elf: Path, data_elf: Path) -> Iterator[QemuTarget]:
+    with QemuTarget(ARM_CONFIG, arm_elf, loaders=[data_elf], extra_args=ARM_EXTRA_ARGS) as t:
+        yield t
+
+
+def run_to_svc(t: QemuTarget) -> dict[str, int]:
+    t.resume()
+    stop = t.wait_stop(5)
+    assert stop is not None and stop.signal == 5 and not stop.exited
+    return t.read_registers()
+
+
+def test_halted_at_entry_with_registers(target: QemuTarget) -> None:
+    assert isinstance(target, Target)
+    assert target.qemu.status() == "prelaunch"
+    regs = target.read_registers()
+    assert regs["pc"] == 0x40000000
+    assert set(regs) >= {"r0", "r12", "sp", "lr", "pc", "cpsr"}
+    assert target.rsp.read_register("cpsr") == regs["cpsr"]
+
+
+def test_breakpoint_stop_and_register_write(target: QemuTarget) -> None:
+    target.insert_breakpoint(SVC_BP)
+    regs = run_to_svc(target)
+    assert regs["pc"] == SVC_BP and regs["cpsr"] & 0x1F == 0x13      # SVC mode
+    assert regs["r0"] == 1
+    # return to user mode by hand and make the program see r1 = 41
+    target.write_registers({"pc": regs["lr"], "cpsr": 0x10, "r1": 41})
+    assert target.read_registers()["r1"] == 41
+    regs = run_to_svc(target)
+    assert regs["r0"] == 42 and regs["pc"] == SVC_BP
+    target.rsp.write_register("r5", 0x5555)
+    assert target.read_registers()["r5"] == 0x5555
+
+
+def test_memory_virtual_and_physical(target: QemuTarget) -> None:
+    assert target.read_memory(DATA_ADDR, 4) == (0xFEEDC0DE).to_bytes(4, "little")   # loader
+    blob = bytes(range(256)) * 20                     # 5 KiB: several packets
+    target.write_memory(0x40300000, blob)
+    assert target.read_memory(0x40300000, len(blob)) == blob
+    assert target.read_memory(0x40300000, 64, physical=True) == blob[:64]
+    target.write_memory(0x40300000, b"\x01\x02", physical=True)
+    assert target.read_memory(0x40300000, 3) == b"\x01\x02\x02"
+    with pytest.raises(TargetError):
+        target.read_memory(0x80000000, 4)         # beyond the 128 MiB of RAM
+
+
+def test_interrupt_spinning_guest(target: QemuTarget) -> None:
+    target.resume()
+    assert target.wait_stop(0.2) is None          # the loop runs freely
+    assert target.qemu.status() == "running"
+    target.interrupt()
+    stop = target.wait_stop(5)
+    assert stop is not None and stop.signal == 2
+    assert target.read_registers()["r0"] > 100
+
+
+def test_wait_stop_returns_early_on_funnel(target: QemuTarget) -> None:
+    funnel = HostFunnel()
+    target.rsp.watch(funnel.fileno())
+    target.resume()
+    t0 = time.monotonic()
+    funnel.wake()
+    assert target.wait_stop(5) is None and time.monotonic() - t0 < 1
+    assert funnel.run_pending() == 0
+    target.interrupt()
+    assert target.wait_stop(5) is not None
+    funnel.close()
+
+
+def test_monitor(target: QemuTarget) -> None:
+    assert "R00=" in target.monitor("info registers")
+
+
+def test_qemu_killed_mid_run(target: QemuTarget) -> None:
+    pid = target.qemu.pid
+    assert pid is not None
+    target.resume()
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(TargetError, match="QEMU exited"):
+        target.wait_stop(5)
+    with pytest.raises(TargetError):
+        target.read_registers()
+    target.close()
+    assert pid not in children.live_pids()
+
+
+def test_floor(target: QemuTarget) -> None:
+    us = measure_floor(target.rsp, SVC_BP, 300, lambda r: {"pc": r["lr"], "cpsr": 0x10})
+    print(f"floor: {us:.0f} us per stop+g+G+c")
+    assert 10 < us < 20000
+    assert target.read_registers()["pc"] == SVC_BP
+
+
+def test_missing_binary(arm_elf: Path) -> None:
+    with pytest.raises(TargetError, match="qemu-system-nope not found: apt-get install"):
+        QemuProcess(ARM_CONFIG, arm_elf, binary="qemu-system-nope").start()
+
+
+def test_early_death_reports_log(arm_elf: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.cfg"
+    bad.write_text('[machine]\n  type = "no-such-board"\n')
+    with pytest.raises(TargetError, match="exited at start") as err:
+        QemuProcess(bad, arm_elf).start()
+    assert "unsupported machine type" in str(err.value)
+
+
+def test_port_collision_is_retried(arm_elf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from l4gdb.target import qemu as qemu_mod
+
+    busy = socket.create_server(("127.0.0.1", 0))
+    ports = iter([busy.getsockname()[1]])
+    real = qemu_mod.free_port
+    monkeypatch.setattr(qemu_mod, "free_port", lambda: next(ports, None) or real())
+    try:
+        with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q:
+            assert q.gdb_port != busy.getsockname()[1] and q.alive()
+    finally:
+        busy.close()
+
+
+HOST_SCRIPT = """
+import sys, time
+from l4gdb.target.qemu import QemuProcess
+q = QemuProcess(sys.argv[1], sys.argv[2]).start()
+print(q.pid, flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_host_signal_kills_qemu(arm_elf: Path, sig: int) -> None:
+    """A host ended by SIGTERM/SIGINT takes its QEMU with it."""
+    import subprocess
+    import sys
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    host = subprocess.Popen([sys.executable, "-c", HOST_SCRIPT, str(ARM_CONFIG), str(arm_elf)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": src})
+    try:
+        assert host.stdout is not None
+        qemu_pid = int(host.stdout.readline())
+        os.kill(host.pid, sig)
+        host.wait(10)
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{qemu_pid}").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not Path(f"/proc/{qemu_pid}").exists(), "QEMU outlived its host"
+    finally:
+        if host.poll() is None:
+            host.kill()
+            host.wait()
+
+
+def test_gdbmi_direct_to_qemu(arm_elf: Path) -> None:
+    """The reference path: GDB/MI straight on QEMU's gdbstub, kernel traps as MI stops."""
+    from l4gdb.target.gdbmi import GdbSession
+
+    init = ["set architecture arm", "set arm force-mode arm", "set arm fallback-mode arm"]
+    with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q, \
+            GdbSession(init_commands=init) as gdb:
+        gdb.load_symbols(arm_elf)
+        gdb.connect(q.gdb_port)
+        gdb.cmd(f"-break-insert *{SVC_BP:#x}")
+        gdb.continue_async()
+        stopped = gdb.wait_stopped(5)
+        assert stopped["reason"] == "breakpoint-hit"
+        assert int(stopped["frame"]["addr"], 16) == SVC_BP
+        assert "r0" in gdb.console("info registers r0")
+        gdb.cmd("-break-delete")
+        gdb.continue_async()
+        gdb.interrupt()
+        assert gdb.wait_stopped(5).get("signal-name") == "SIGINT"

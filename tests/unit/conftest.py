@@ -1,0 +1,8 @@
+"""Unit tests run without installing the package: put src/ on the path."""
+
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+if str(SRC) not in sys.path:
+    sys.path.insert(0, str(SRC))
