@@ -54,8 +54,12 @@ class TrapGlue(Protocol):
     def in_kernel(self, pc: int) -> bool:
         """Whether ``pc`` is inside the kernel image (vector, stubs)."""
 
-    def enter_return_path(self, regs: dict[str, int]) -> dict[str, int]:
-        """Registers that make a CPU stopped in user mode run the return path."""
+    def enter_kernel(self, regs: dict[str, int]) -> dict[str, int]:
+        """Registers that make a CPU stopped in user mode enter the kernel at once
+        (a gate whose entry :meth:`is_preempt_entry` recognises)."""
+
+    def is_preempt_entry(self, trap: Trap) -> bool:
+        """Whether ``trap`` is the kernel entry made through :meth:`enter_kernel`."""
 
 
 class QemuSetup(Protocol):

@@ -64,17 +64,11 @@ class HostLoop:
         self._wake_at_us: int | None = None
         self._running = False          # the CPU is executing guest code
         self._idle = False             # CPU stopped in the kernel with nothing to run
-        self._in_return_path = False   # ... and its pc already at the return path
         self._parked = False           # booted, exit block written, waiting for run()
 
     # -- one trap ---------------------------------------------------------
-    def _apply(self, resume: Resume, stopped_regs: dict[str, int] | None = None) -> None:
-        """Carry out the kernel's decision.
-
-        ``stopped_regs`` is given when the CPU was stopped in user mode (by us,
-        at a deadline) rather than at the trap breakpoint: then the return path
-        is entered by a register write instead of continuing past the breakpoint.
-        """
+    def _apply(self, resume: Resume) -> None:
+        """Carry out the kernel's decision; the CPU is stopped at the trap breakpoint."""
         if resume.exit_status is not None:
             raise Finished(resume.exit_status)
         self._wake_at_us = resume.wake_at_us
@@ -82,27 +76,26 @@ class HostLoop:
             # Nothing to run: keep the CPU stopped; the memory writes cannot wait.
             for addr, data in resume.writes:
                 self.rsp.write_memory(addr, data)
-            if stopped_regs is not None:
-                self.rsp.write_registers(self.glue.enter_return_path(stopped_regs))
             self._idle = True
-            self._in_return_path = stopped_regs is not None
             return
         block, leftover = self.glue.encode_exit(resume)
         for addr, data in leftover:
             self.rsp.write_memory(addr, data)
         self.rsp.write_memory(self.glue.exit_block_addr, block)
-        if stopped_regs is not None:
-            self.rsp.write_registers(self.glue.enter_return_path(stopped_regs))
-            self.rsp.resume()
-        elif self._idle and self._in_return_path:
-            self.rsp.resume()
-        else:
-            # At the trap breakpoint: continue at the return path, past the breakpoint
-            # (QEMU would stop on it again if we continued where we are).
-            self.rsp.resume(self.glue.return_addr)
+        # Continue at the return path, past the breakpoint (QEMU would stop on it
+        # again if we continued where we are).
+        self.rsp.resume(self.glue.return_addr)
         self._idle = False
-        self._in_return_path = False
         self._running = True
+
+    def _enter_kernel(self, stopped_regs: dict[str, int]) -> None:
+        """Bring a CPU stopped in user mode to the trap breakpoint, in kernel mode."""
+        self.rsp.write_registers(self.glue.enter_kernel(stopped_regs))
+        self.rsp.resume()
+        stop = self.rsp.wait_stop(timeout=10)
+        trap = self._read_trap() if stop is not None else None
+        if trap is None or not self.glue.is_preempt_entry(trap):
+            raise RuntimeError(f"the preemption gate did not enter the kernel ({stop}, {trap})")
 
     def _handle(self, trap: Trap) -> Resume:
         self.stats.traps += 1
@@ -158,7 +151,8 @@ class HostLoop:
             self.rsp.resume()         # same thread, same registers: just go on
             self._running = True
             return
-        self._apply(resume, stopped_regs=regs)
+        self._enter_kernel(regs)
+        self._apply(resume)
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Serve traps until ``should_stop()`` or Finished/Deadlock is raised."""

@@ -315,3 +315,15 @@ def test_sigma0_unknown_request_blocks_caller():
     assert "sigma0: unknown request" in m.console.text
     m.tick(1000)
     assert m.tcr(Tcr.ErrorCode) == err(IpcError.Timeout, 1)
+
+
+@pytest.mark.parametrize("arch", ARCHS, ids=ARCH_IDS)
+@pytest.mark.parametrize("tmo", [0, timeouts(ZERO_TIME, ZERO_TIME)], ids=["never", "zero"])
+def test_ipc_nil_nil_skips_both_phases(arch, tmo):
+    """Ipc(nil, nil): no send, no receive, no error; MR0 and ErrorCode untouched."""
+    m = FakeMachine(arch)
+    m.set_word(m.utcb_addr + Tcr.ErrorCode * m.ws, 0x5)
+    m.ipc(0, 0, tmo, 0x1234 << 16)
+    assert m.running == m.root and m.result(0) == 0
+    assert m.mr(0) == 0x1234 << 16 and m.tcr(Tcr.ErrorCode) == 0x5
+    assert m.kernel.root.state.value == "running"

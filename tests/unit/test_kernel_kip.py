@@ -40,3 +40,40 @@ def test_kip_fields(arch):
     m.syscall(Syscall.KernelInterface)
     assert m.result(0) == KIP and m.result(1) == field(m, 0x04)
     assert m.result(2) == field(m, 0x08) and m.result(3) == arch.kernel_id
+
+
+@pytest.mark.parametrize("arch", [ARCH32, ARCH64], ids=["32", "64"])
+def test_kip_utcb_area_info_meaning(arch):
+    """UtcbAreaInfo: UTCB size m * 2^a; 2^s is the smallest UTCB area SpaceControl takes.
+
+    An area is an fpage (at least 2^10 bytes) and is mapped page by page, so s
+    is at least the smallest page size and the area holds at least one UTCB.
+    """
+    m = FakeMachine(arch)
+    info = field(m, 0xA8)
+    mult, a, s = info & 0x3FF, (info >> 10) & 0x3F, (info >> 16) & 0x3F
+    utcb_size = mult << a
+    page_mask = field(m, 0xC8) & ~0x3FF
+    smallest_page = (page_mask & -page_mask).bit_length() - 1
+    assert utcb_size == 128 * m.ws
+    assert m.utcb_addr % (1 << a) == 0
+    assert s >= 10 and s >= smallest_page and (1 << s) >= utcb_size
+
+
+def test_space_control_accepts_the_minimal_utcb_area():
+    from fake_target import ARCH32 as arch
+
+    from l4gdb.kernel.types import Error, Fpage
+    from l4gdb.kernel.utcb import Tcr
+
+    m = FakeMachine(arch)
+    s = (field(m, 0xA8) >> 16) & 0x3F
+    t = m.tid(300)
+    assert m.thread_control(t, t, m.root, 0, arch.word_mask) == 1
+    bits = arch.word_bits
+    m.syscall(Syscall.SpaceControl, t, 0, Fpage(KIP, 12).raw(bits),
+              Fpage(RAM + 0x40_0000, s - 1).raw(bits), 0)
+    assert m.result() == 0 and m.tcr(Tcr.ErrorCode) == Error.UtcbArea
+    m.syscall(Syscall.SpaceControl, t, 0, Fpage(KIP, 12).raw(bits),
+              Fpage(RAM + 0x40_0000, s).raw(bits), 0)
+    assert m.result() == 1

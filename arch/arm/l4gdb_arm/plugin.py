@@ -21,7 +21,6 @@ GUEST = HERE / "guest"
 
 USER_REGS = tuple(f"r{i}" for i in range(13)) + ("sp", "lr", "pc", "cpsr")
 USR_MODE = 0x10
-SVC_MODE_MASKED = 0x1D3          # SVC mode with IRQ and FIQ masked
 MODE_MASK = 0x1F
 
 ARM_INFO = ArchInfo(
@@ -51,6 +50,8 @@ EXIT_MAX = 1536
 EXIT_HEADER_WORDS = 21            # regs(17) tls current_utcb ttbr0 ncopy
 DFSR_WNR = 1 << 11                # data abort caused by a write
 
+PREEMPT_SVC = 0xFFFFFF            # the svc at l4k_preempt_svc
+
 # ARM exception codes carried in Trap.number for EXCEPTION traps.
 EXC_UNDEFINED = 1
 
@@ -63,6 +64,7 @@ class ArmTrapGlue:
     return_addr: int
     kernel_low: int
     kernel_high: int
+    preempt_addr: int
     entry_block_size: int = ENTRY_WORDS * 4
     exit_block_max: int = EXIT_MAX
 
@@ -115,8 +117,12 @@ class ArmTrapGlue:
     def in_kernel(self, pc: int) -> bool:
         return self.kernel_low <= pc < self.kernel_high
 
-    def enter_return_path(self, regs: dict[str, int]) -> dict[str, int]:
-        return {**regs, "pc": self.return_addr, "cpsr": SVC_MODE_MASKED}
+    def enter_kernel(self, regs: dict[str, int]) -> dict[str, int]:
+        # The gdbstub cannot leave user mode, so jump to an svc instead (ARM state).
+        return {**regs, "pc": self.preempt_addr, "cpsr": USR_MODE}
+
+    def is_preempt_entry(self, trap: Trap) -> bool:
+        return trap.kind is TrapKind.SYSCALL and trap.number == PREEMPT_SVC
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> ArmTrapGlue | None:
     if arch != ARCH:
         return None
     missing = [s for s in ("l4k_trap_bp", "l4k_entry_block", "l4k_exit_block", "l4k_return",
-                           "l4k_kernel_end") if s not in symbols]
+                           "l4k_kernel_end", "l4k_preempt_svc") if s not in symbols]
     if missing:
         raise ValueError(f"ARM kernel image lacks symbols: {', '.join(missing)}")
     return ArmTrapGlue(
@@ -210,4 +216,5 @@ def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> ArmTrapGlue | None:
         return_addr=symbols["l4k_return"],
         kernel_low=symbols.get("_start", 0x40000000),
         kernel_high=symbols["l4k_kernel_end"],
+        preempt_addr=symbols["l4k_preempt_svc"],
     )

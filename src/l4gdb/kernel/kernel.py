@@ -176,9 +176,12 @@ class Kernel:
         mem += [MemoryDesc(MEM_RESERVED, lo, hi - 1) for lo, hi in c.reserved]
         mem.append(MemoryDesc(MEM_CONVENTIONAL, 0, self.arch.word_mask, virtual=True))
         align = (self.utcb_size - 1).bit_length()
+        # The smallest UTCB area: an fpage (at least 2^10 bytes) that is mapped
+        # page by page, so one smallest page (Pistachio: 4 KiB), and one UTCB.
+        min_area = max(align, 10, min(self.arch.page_size_log2s))
         return KipInfo(word_size=self.arch.word_size, kernel_id=self.arch.kernel_id,
                        utcb_size=self.utcb_size, utcb_align_log2=align,
-                       utcb_min_area_log2=align, kip_area_log2=c.kip_area_log2,
+                       utcb_min_area_log2=min_area, kip_area_log2=c.kip_area_log2,
                        page_size_log2s=self.arch.page_size_log2s, memory=mem,
                        root_ip=c.root_ip, root_sp=c.root_sp, main_memory=c.main_memory)
 

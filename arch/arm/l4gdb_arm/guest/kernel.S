@@ -218,6 +218,16 @@ copy_done:
         nop                             @ no banked access right after ldm^
         movs    pc, lr
 
+/* Preemption gate. The gdbstub cannot take a CPU out of user mode (QEMU
+   ignores mode changes of a USR-mode cpsr), so to switch threads after
+   stopping a thread in user mode the host points its pc here: the svc is a
+   kernel entry like any other, with a number no L4 call uses. */
+        .global l4k_preempt_svc
+        .balign 4
+l4k_preempt_svc:
+        svc     #0xffffff
+        b       l4k_preempt_svc
+
 /* Boot: vectors, one stack per exception mode, then a kind-0 entry. */
         .global _start
 _start:

@@ -38,6 +38,24 @@ extern void *kip;
 
 static inline L4_Time_t ms(L4_Word_t n) { return L4_TimePeriod((L4_Word64_t)n * 1000); }
 
+/* ---- waiting without timing assumptions ----
+ * No check may depend on how fast the host runs the guest: instead of
+ * sleeping "long enough", poll for the condition, sleeping 1 ms between
+ * tries (so lower-priority threads run), and give up only after a generous
+ * bound (then the check fails with what was last seen). */
+#define WAIT_LIMIT_US 3000000ULL
+#define wait_until(cond) ({                                                  \
+        L4_Word64_t __end = L4_SystemClock().raw + WAIT_LIMIT_US;            \
+        int __ok;                                                            \
+        while (!(__ok = !!(cond)) && L4_SystemClock().raw < __end)           \
+            L4_Sleep(ms(1));                                                 \
+        __ok; })
+
+/* The state Schedule reports for t (L4_SchedResult*), nothing changed. */
+L4_Word_t thread_state(L4_ThreadId_t t);
+/* Wait until Schedule reports `state` for t; returns the last state seen. */
+L4_Word_t wait_state(L4_ThreadId_t t, L4_Word_t state);
+
 /* ---- groups ---- */
 void kip_tests(void);
 void ipc_tests(void);

@@ -8,15 +8,13 @@
 static volatile L4_Word_t order[3];
 static volatile int order_len;
 
-static L4_Word_t state_of(L4_ThreadId_t t)
-{
-    L4_Word_t dummy;
-    return L4_Schedule(t, ~0UL, ~0UL, ~0UL, ~0UL, &dummy);
-}
-
+/* The state must show up (a thread of lower priority gets there while we
+ * wait) and stay: check it twice. */
 static void check_state(const char *name, L4_ThreadId_t t, L4_Word_t expected)
 {
-    L4_Word_t s = state_of(t);
+    L4_Word_t s = wait_state(t, expected);
+    if (s == expected)
+        s = thread_state(t);
     check(G, name, s == expected, "Schedule result %lu, want %lu (error %lu)", s, expected,
           L4_ErrorCode());
 }
@@ -34,7 +32,6 @@ static void states(void)
           L4_ErrorCode());
 
     L4_ThreadId_t t = thread_spawn(park);
-    L4_Sleep(ms(2));
     r = L4_Set_Priority(t, 50);
     check(G, "set-priority-other", r != L4_SchedResultError, "result %lu, error %lu", r,
           L4_ErrorCode());
@@ -46,12 +43,11 @@ static void states(void)
     thread_kill(t);
 
     t = thread_spawn(send_to_main);
-    L4_Sleep(ms(2));
     check_state("state-pending-send", t, L4_SchedResultPendingSend);
     L4_Receive_Timeout(t, L4_ZeroTime);
     thread_kill(t);
 
-    r = state_of(unused_thread_id());
+    r = thread_state(unused_thread_id());
     check(G, "invalid-thread", r == L4_SchedResultError && L4_ErrorCode() == L4_ErrInvalidThread,
           "result %lu, error %lu", r, L4_ErrorCode());
 }
@@ -93,12 +89,14 @@ static void priority_order(void)
         t[i] = thread_spawn(wait_then_log);
         L4_Set_Priority(t[i], prio[i]);
     }
-    L4_Sleep(ms(2));                    /* all wait for us now */
+    for (int i = 0; i < 3; i++)         /* all wait for us now */
+        wait_state(t[i], L4_SchedResultWaiting);
     for (int i = 0; i < 3; i++) {
         L4_LoadMR(0, 0);
         L4_Send_Timeout(t[i], ms(100));
     }
-    L4_Sleep(ms(5));                    /* they run while we sleep */
+    /* all three are ready now; they run while we wait, highest first */
+    wait_until(order_len == 3);
     check(G, "priority-order",
           order_len == 3 && order[0] == t[1].raw && order[1] == t[2].raw && order[2] == t[0].raw,
           "%d ran, order %lx %lx %lx", order_len, order[0], order[1], order[2]);

@@ -113,3 +113,16 @@ L4_ThreadId_t unused_thread_id(void)
 {
     return L4_GlobalId(L4_ThreadNo(main_tid) + 1 + NSLOTS + 40, 1);
 }
+
+L4_Word_t thread_state(L4_ThreadId_t t)
+{
+    L4_Word_t old;
+    return L4_Schedule(t, ~0UL, ~0UL, ~0UL, ~0UL, &old);
+}
+
+L4_Word_t wait_state(L4_ThreadId_t t, L4_Word_t state)
+{
+    L4_Word_t s;
+    wait_until((s = thread_state(t)) == state);
+    return s;
+}

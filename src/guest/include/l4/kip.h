@@ -216,6 +216,23 @@ L4_INLINE char *L4_Feature(void *kip, L4_Word_t n)
     }
 }
 
+/* Processor descriptors: 2^s bytes each (s in the top 4 bits of
+ * ProcessorInfo), the first at kip + ProcDescPtr. */
+typedef struct {
+    L4_Word_t ExternalFreq;             /* kHz */
+    L4_Word_t InternalFreq;             /* kHz */
+} L4_ProcDesc_t;
+
+L4_INLINE L4_ProcDesc_t *L4_ProcDesc(void *kip, L4_Word_t cpu)
+{
+    L4_Word_t log2size = __L4_KIP(kip)->ProcessorInfo.raw >> (8 * sizeof(L4_Word_t) - 4);
+    if (cpu >= L4_NumProcessors(kip))
+        return (L4_ProcDesc_t *)0;
+    return (L4_ProcDesc_t *)((char *)kip + __L4_KIP(kip)->ProcDescPtr + (cpu << log2size));
+}
+L4_INLINE L4_Word_t L4_ProcDescExternalFreq(L4_ProcDesc_t *p) { return p->ExternalFreq; }
+L4_INLINE L4_Word_t L4_ProcDescInternalFreq(L4_ProcDesc_t *p) { return p->InternalFreq; }
+
 L4_INLINE L4_Word_t L4_NumMemoryDescriptors(void *kip)
 {
     return __L4_KIP(kip)->MemoryInfo.raw & ((1UL << __L4_HALF_BITS) - 1);
