@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the trap path against the floor (JSON out)")
     _add_arch(bench)
-    bench.add_argument("--json", metavar="FILE", 
+    bench.add_argument("--json", metavar="FILE",
                        help="write the JSON result to FILE ('-' = stdout)")
     bench.add_argument("--iterations", type=int, default=2000)
     return parser

@@ -77,6 +77,8 @@ def test_garbage_syscalls_never_crash_the_host(l4gdb, no_leftovers, tmp_path):
 #include <l4/l4.h>
 #include <stdio.h>
 static unsigned long seed = 12345;
+#define SVC(n) __asm__ volatile("svc #" #n : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) \
+                                :: "r5", "r6", "memory")
 static unsigned long rnd(void) { seed = seed * 1103515245 + 12345; return seed ^ (seed >> 16); }
 int main(void) {
     for (int i = 0; i < 300; i++) {
@@ -86,12 +88,12 @@ int main(void) {
         register unsigned long r3 __asm__("r3") = rnd();
         register unsigned long r4 __asm__("r4") = rnd();
         switch (i % 6) {
-        case 0: __asm__ volatile("svc #2" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
-        case 1: __asm__ volatile("svc #3" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
-        case 2: __asm__ volatile("svc #6" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
-        case 3: __asm__ volatile("svc #10" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
-        case 4: __asm__ volatile("svc #99" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
-        case 5: __asm__ volatile("svc #12" : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4) :: "r5", "r6", "memory"); break;
+        case 0: SVC(2); break;
+        case 1: SVC(3); break;
+        case 2: SVC(6); break;
+        case 3: SVC(10); break;
+        case 4: SVC(99); break;
+        case 5: SVC(12); break;
         }
     }
     printf("survived\n");

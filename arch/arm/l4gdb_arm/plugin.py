@@ -21,7 +21,6 @@ GUEST = HERE / "guest"
 
 USER_REGS = tuple(f"r{i}" for i in range(13)) + ("sp", "lr", "pc", "cpsr")
 USR_MODE = 0x10
-MODE_MASK = 0x1F
 
 ARM_INFO = ArchInfo(
     name=ARCH,
@@ -96,7 +95,8 @@ class ArmTrapGlue:
     def encode_exit(self, resume: Resume) -> tuple[bytes, list[tuple[int, bytes]]]:
         regs = resume.regs or {}
         words = [regs.get(r, 0) & 0xFFFFFFFF for r in USER_REGS]
-        words[-1] = (words[-1] & ~MODE_MASK & 0xFFFFFFFF) | USR_MODE
+        # Only what user mode may hold reaches the cpsr (no mode or mask bits).
+        words[-1] = (words[-1] & ARM_INFO.flags_user_mask) | USR_MODE
         words += [resume.tls & 0xFFFFFFFF, resume.utcb_addr & 0xFFFFFFFF,
                   resume.space_root & 0xFFFFFFFF, 0]
         body = bytearray(struct.pack(f"<{len(words)}I", *words))

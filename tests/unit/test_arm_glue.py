@@ -1,0 +1,110 @@
+"""The ARM trap codec against the block layouts of docs/internals.md §3."""
+
+from __future__ import annotations
+
+import random
+import struct
+
+import pytest
+from l4gdb_arm.plugin import (
+    ENTRY_WORDS,
+    NOT_IN_KERNEL,
+    PREEMPT_SVC,
+    USER_REGS,
+    ArmTrapGlue,
+    l4gdb_trap_glue,
+)
+
+from l4gdb.kernel.abi import Resume, TrapKind
+
+SYMS = {"l4k_trap_bp": 0x400001AC, "l4k_entry_block": 0x40001000, "l4k_exit_block": 0x40001280,
+        "l4k_return": 0x400001B0, "l4k_kernel_end": 0x40003000, "l4k_preempt_svc": 0x40000274,
+        "_start": 0x40000000}
+
+
+def glue() -> ArmTrapGlue:
+    return l4gdb_trap_glue(arch="arm", symbols=SYMS)
+
+
+def entry(kind: int, detail: int = 0, far: int = 0, fsr: int = 0, regs=None, utcb=0) -> bytes:
+    regs = regs or list(range(100, 100 + len(USER_REGS)))
+    words = [kind, detail, far, fsr, *regs, utcb, 0, 0] + [i * 3 for i in range(128)]
+    assert len(words) == ENTRY_WORDS
+    return struct.pack(f"<{ENTRY_WORDS}I", *words)
+
+
+def test_other_arch_is_not_ours():
+    assert l4gdb_trap_glue(arch="mips", symbols=SYMS) is None
+
+
+def test_missing_symbol_is_refused():
+    with pytest.raises(ValueError, match="l4k_return"):
+        l4gdb_trap_glue(arch="arm", symbols={k: v for k, v in SYMS.items() if k != "l4k_return"})
+
+
+def test_not_in_kernel_block_decodes_to_none():
+    assert glue().decode(entry(NOT_IN_KERNEL)) is None
+
+
+def test_boot():
+    assert glue().decode(entry(0)).kind is TrapKind.BOOT
+
+
+def test_svc_carries_number_regs_and_utcb():
+    t = glue().decode(entry(1, detail=7, utcb=0x40040000))
+    assert t.kind is TrapKind.SYSCALL and t.number == 7
+    assert t.regs["r0"] == 100 and t.regs["cpsr"] == 100 + 16
+    assert t.utcb_addr == 0x40040000 and len(t.utcb) == 512
+    assert struct.unpack_from("<I", t.utcb, 4)[0] == 3
+
+
+def test_no_utcb_copy():
+    assert glue().decode(entry(1, detail=1, utcb=0)).utcb is None
+
+
+@pytest.mark.parametrize("kind,fsr,access", [(3, 0, 1), (4, 0, 4), (4, 1 << 11, 2)])
+def test_aborts_are_page_faults(kind, fsr, access):
+    t = glue().decode(entry(kind, far=0xDEAD000, fsr=fsr))
+    assert t.kind is TrapKind.PAGEFAULT and t.fault_addr == 0xDEAD000 and t.fault_access == access
+
+
+def test_undefined_instruction():
+    t = glue().decode(entry(2, detail=0xE7F000F0))
+    assert t.kind is TrapKind.EXCEPTION and t.detail["insn"] == 0xE7F000F0
+
+
+def test_preempt_entry_is_recognised():
+    g = glue()
+    assert g.is_preempt_entry(g.decode(entry(1, detail=PREEMPT_SVC)))
+    assert not g.is_preempt_entry(g.decode(entry(1, detail=7)))
+
+
+def test_exit_block_layout_and_copy_records():
+    regs = {r: 0x1000 + i for i, r in enumerate(USER_REGS)}
+    regs["cpsr"] = 0x600001D3          # a kernel mode must never reach user
+    res = Resume(thread=1, regs=regs, utcb_addr=0x40040200, tls=0x40040200,
+                 writes=[(0x40040000, b"\x01\x00\x00\x00" * 3)])
+    block, leftover = glue().encode_exit(res)
+    w = struct.unpack(f"<{len(block) // 4}I", block)
+    assert w[0] == 0x1000 and w[15] == regs["pc"]
+    assert w[16] == 0x60000010
+    assert w[17] == 0x40040200 and w[18] == 0x40040200 and w[19] == 0
+    assert w[20] == 1 and w[21] == 0x40040000 and w[22] == 3 and w[23:26] == (1, 1, 1)
+    assert leftover == []
+
+
+def test_exit_block_overflow_goes_to_leftover():
+    writes = [(0x40010000, bytes(4096)), (0x40040002, b"ab"), (0x40040100, b"\0" * 8)]
+    block, leftover = glue().encode_exit(Resume(thread=1, regs={}, writes=writes))
+    assert len(block) <= 1536
+    assert (0x40010000, bytes(4096)) in leftover and (0x40040002, b"ab") in leftover
+    assert struct.unpack_from("<I", block, 20 * 4)[0] == 1
+
+
+def test_random_blocks_never_raise():
+    g = glue()
+    rng = random.Random(7)
+    for _ in range(2000):
+        words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
+        words[0] = rng.choice([0, 1, 2, 3, 4, 5, 6, NOT_IN_KERNEL, rng.getrandbits(32)])
+        g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
