@@ -24,6 +24,7 @@ class GuestToolchain:
     user_ldscript: Path
     kernel_sources: tuple[Path, ...]
     kernel_ldscript: Path
+    elf_machine: str = ""             # pyelftools e_machine name, e.g. "EM_ARM"
 
     def __post_init__(self) -> None:
         for name in ("include_dir", "crt0", "user_ldscript", "kernel_ldscript"):

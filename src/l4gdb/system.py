@@ -66,7 +66,6 @@ def check_elf(path: Path, tc: GuestToolchain) -> None:
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
 
-    machines = {"arm": "EM_ARM", "mips": "EM_MIPS", "x86": "EM_386"}
     try:
         with path.open("rb") as f:
             elf = ELFFile(f)
@@ -75,7 +74,7 @@ def check_elf(path: Path, tc: GuestToolchain) -> None:
             segs = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
     except (ELFError, OSError, ValueError, KeyError) as exc:
         raise UsageError(f"{path}: not a valid ELF file ({exc})") from exc
-    want = machines.get(tc.arch)
+    want = tc.elf_machine
     if want and machine != want:
         raise UsageError(f"{path}: ELF for {machine}, not for {tc.arch}")
     if etype != "ET_EXEC" or not segs:
@@ -166,7 +165,7 @@ class System:
         try:
             self.target = QemuTarget(
                 qemu.config, self.kernel_elf, arch=self.arch, loaders=[self.program],
-                extra_args=[*qemu.extra_args, *self.extra_qemu_args],
+                extra_args=[*qemu.extra_args, *self.extra_qemu_args], binary=qemu.binary,
                 log_path=self.log_dir / "qemu.log",
             )
         except TargetError as exc:
@@ -230,6 +229,7 @@ def run_program(opts: RunOptions, out: IO[str] = sys.stdout) -> int:
     with contextlib.ExitStack() as stack:
         log = stack.enter_context(open(opts.log, "w")) if opts.log else None  # noqa: SIM115
         console = Console.with_expects(opts.expects, out=None if opts.quiet else out, log=log)
+        _feed_stdin(console)
         deadline = time.monotonic() + opts.timeout
         system = None
         try:
@@ -252,6 +252,23 @@ def run_program(opts: RunOptions, out: IO[str] = sys.stdout) -> int:
         what = f"expectation {missing.pattern.pattern!r} not met" if missing else "no exit"
         print(f"l4gdb: timeout after {opts.timeout:g} s: {what}", file=sys.stderr)
         return ExitCode.TIMEOUT
+
+
+def _feed_stdin(console: Console) -> None:
+    """Guest console input (KDebug ReadChar) comes from our stdin, read in the background."""
+    import threading
+
+    def pump() -> None:
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:
+            return
+        try:
+            while chunk := stream.read1(256):
+                console.feed(chunk.decode(errors="replace"))
+        except (OSError, ValueError):   # stdin closed or not readable: no input
+            return
+
+    threading.Thread(target=pump, name="l4gdb-stdin", daemon=True).start()
 
 
 def _verdict(console: Console, status: int) -> int:

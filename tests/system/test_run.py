@@ -165,3 +165,31 @@ def test_ctrl_c_ends_the_run_and_its_children(no_leftovers, tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert "Traceback" not in err
+
+
+def test_console_input_reaches_the_guest(no_leftovers, tmp_path):
+    import subprocess
+    import sys
+
+    src = tmp_path / "echo.c"
+    src.write_text(r'''
+#include <l4/l4.h>
+#include <stdio.h>
+int main(void) {
+    char line[64]; int n = 0;
+    for (;;) {
+        int c = L4_KDB_ReadChar();
+        if (c < 0) { L4_Sleep(L4_TimePeriod(1000)); continue; }
+        if (c == '\n' || n == 63) break;
+        line[n++] = (char)c;
+    }
+    line[n] = 0;
+    printf("got <%s>\n", line);
+    return 0;
+}
+''')
+    proc = subprocess.run([sys.executable, "-m", "l4gdb.cli", "run", "--no-gdb", str(src),
+                           "--timeout", "60"], input="hello guest\n", capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "got <hello guest>" in proc.stdout

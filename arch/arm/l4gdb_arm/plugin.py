@@ -185,6 +185,7 @@ def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
         user_ldscript=GUEST / "user.ld",
         kernel_sources=(GUEST / "kernel.S",),
         kernel_ldscript=GUEST / "kernel.ld",
+        elf_machine="EM_ARM",
     )
 
 
