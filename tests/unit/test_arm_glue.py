@@ -6,23 +6,20 @@ import random
 import struct
 
 import pytest
-from l4gdb_arm.plugin import (
-    ENTRY_WORDS,
-    NOT_IN_KERNEL,
-    PREEMPT_SVC,
-    USER_REGS,
-    ArmTrapGlue,
-    l4gdb_trap_glue,
-)
+from l4gdb_arm.plugin import PREEMPT_SVC, USER_REGS, l4gdb_trap_glue
 
 from l4gdb.kernel.abi import Resume, TrapKind
+from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL
+from l4gdb.trapblocks import BlockTrapGlue
+
+ENTRY_WORDS = 24 + 128
 
 SYMS = {"l4k_trap_bp": 0x400001AC, "l4k_entry_block": 0x40001000, "l4k_exit_block": 0x40001280,
-        "l4k_return": 0x400001B0, "l4k_kernel_end": 0x40003000, "l4k_preempt_svc": 0x40000274,
+        "l4k_return": 0x400001B0, "l4k_kernel_end": 0x40003000, "l4k_preempt_gate": 0x40000274,
         "_start": 0x40000000}
 
 
-def glue() -> ArmTrapGlue:
+def glue() -> BlockTrapGlue:
     return l4gdb_trap_glue(arch="arm", symbols=SYMS)
 
 

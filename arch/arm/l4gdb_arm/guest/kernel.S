@@ -222,11 +222,11 @@ copy_done:
    ignores mode changes of a USR-mode cpsr), so to switch threads after
    stopping a thread in user mode the host points its pc here: the svc is a
    kernel entry like any other, with a number no L4 call uses. */
-        .global l4k_preempt_svc
+        .global l4k_preempt_gate
         .balign 4
-l4k_preempt_svc:
+l4k_preempt_gate:
         svc     #0xffffff
-        b       l4k_preempt_svc
+        b       l4k_preempt_gate
 
 /* Boot: vectors, one stack per exception mode, then a kind-0 entry. */
         .global _start
