@@ -87,13 +87,9 @@ class KernelProvider:
         self.stop_requested.set()
 
     def monitor(self, cmd: str) -> str:
-        words = cmd.split()
-        if words[:2] == ["l4", "threads"]:
-            lines = [f"{'ID':>8}  {'NAME':<12} STATE"]
-            for t in self._guest_threads().values():
-                lines.append(f"{t.global_id:#8x}  {self.kernel.name_of(t):<12} {t.state.value}")
-            return "\n".join(lines) + "\n"
-        return f"unknown monitor command {cmd!r} (known: l4 threads)\n"
+        from l4gdb.inspect.commands import run_command
+
+        return run_command(cmd, self.kernel.snapshot())
 
     def detach(self) -> None:
         self.resumed.set()

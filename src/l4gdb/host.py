@@ -64,11 +64,16 @@ class HostLoop:
         self._wake_at_us: int | None = None
         self._running = False          # the CPU is executing guest code
         self._idle = False             # CPU stopped in the kernel with nothing to run
-        self._parked = False           # booted, exit block written, waiting for run()
+        self._parked = False           # at the breakpoint, exit block written, not resumed
+        self.user_stopped = False      # stopped in user mode for a debugger
+        self.user_breakpoints: set[int] = set()
 
     # -- one trap ---------------------------------------------------------
-    def _apply(self, resume: Resume) -> None:
-        """Carry out the kernel's decision; the CPU is stopped at the trap breakpoint."""
+    def _apply(self, resume: Resume, go: bool = True) -> None:
+        """Carry out the kernel's decision; the CPU is stopped at the trap breakpoint.
+
+        With ``go`` False the exit block is written but the CPU stays parked at
+        the breakpoint until :meth:`run` (a debugger is looking at it)."""
         if resume.exit_status is not None:
             raise Finished(resume.exit_status)
         self._wake_at_us = resume.wake_at_us
@@ -82,11 +87,22 @@ class HostLoop:
         for addr, data in leftover:
             self.rsp.write_memory(addr, data)
         self.rsp.write_memory(self.glue.exit_block_addr, block)
-        # Continue at the return path, past the breakpoint (QEMU would stop on it
-        # again if we continued where we are).
-        self.rsp.resume(self.glue.return_addr)
         self._idle = False
-        self._running = True
+        self._parked = True
+        if go:
+            self._go()
+
+    def _go(self) -> None:
+        """Let a stopped CPU run: from the breakpoint, continue at the return path,
+        past it (QEMU would stop on it again if continued where it is)."""
+        if self._parked:
+            self._parked = False
+            self.rsp.resume(self.glue.return_addr)
+            self._running = True
+        elif self.user_stopped:
+            self.user_stopped = False
+            self.rsp.resume()
+            self._running = True
 
     def _enter_kernel(self, stopped_regs: dict[str, int]) -> None:
         """Bring a CPU stopped in user mode to the trap breakpoint, in kernel mode."""
@@ -115,13 +131,7 @@ class HostLoop:
             raise RuntimeError(f"expected the boot entry, got {trap}")
         # Park: the root task is ready but the CPU stays in the kernel until run(),
         # so that a debugger can attach to a stopped system first.
-        resume = self._handle(trap)
-        self._wake_at_us = resume.wake_at_us
-        block, leftover = self.glue.encode_exit(resume)
-        for addr, data in leftover:
-            self.rsp.write_memory(addr, data)
-        self.rsp.write_memory(self.glue.exit_block_addr, block)
-        self._parked = True
+        self._apply(self._handle(trap), go=False)
 
     def _read_trap(self) -> Trap | None:
         block = self.rsp.read_memory(self.glue.entry_block_addr, self.glue.entry_block_size)
@@ -156,11 +166,8 @@ class HostLoop:
 
     def run(self, should_stop: Callable[[], bool]) -> None:
         """Serve traps until ``should_stop()`` or Finished/Deadlock is raised."""
-        if self._parked:
-            self._parked = False
-            self.rsp.resume(self.glue.return_addr)
-            self._running = True
-        while not should_stop():
+        self._go()
+        while not should_stop() and not self.user_stopped:
             if self._idle:
                 if self._wake_at_us is None:
                     raise Deadlock("no thread can run and no timeout is pending")
@@ -196,6 +203,11 @@ class HostLoop:
 
     def _serve_trap(self) -> None:
         trap = self._read_trap()
+        if trap is None and self.user_breakpoints:
+            pc = self.rsp.read_registers()[self.arch.ip_reg]
+            if pc in self.user_breakpoints:
+                self.user_stopped = True     # a debugger's breakpoint: run() returns
+                return
         if trap is None:
             # Not a kernel entry (e.g. stopped by a single step): treat as interrupt.
             self._interrupted()
@@ -203,8 +215,70 @@ class HostLoop:
         self._apply(self._handle(trap))
 
     def stop_cpu(self) -> None:
-        """Make sure the CPU is stopped (before teardown or inspection)."""
+        """Make sure the CPU is stopped (before teardown)."""
         if self._running:
             self.rsp.interrupt()
             self.rsp.wait_stop(timeout=5)
             self._running = False
+
+    # -- a debugger's view -------------------------------------------------
+    # Stopped "for a debugger" means one of: parked at the breakpoint with the next
+    # thread's exit block written, stopped in user mode (the current thread's
+    # registers are the CPU's), or idle (nothing to run).
+
+    def halt(self) -> None:
+        """Stop the world for a debugger, in a state :meth:`run` can resume."""
+        if not self._running:
+            return
+        self.rsp.interrupt()
+        if self.rsp.wait_stop(timeout=10) is None:
+            raise TimeoutError("QEMU did not stop when interrupted")
+        self._running = False
+        self._settle()
+
+    def _settle(self) -> None:
+        """After a stop of our own making: serve a pending kernel entry (parked after
+        it), or stay in user mode; never leave the CPU inside a stub."""
+        for _ in range(10000):
+            trap = self._read_trap()
+            if trap is not None:
+                resume = self._handle(trap)
+                if resume.exit_status is not None:
+                    raise Finished(resume.exit_status)
+                self._apply(resume, go=False)
+                return
+            pc = self.rsp.read_registers()[self.arch.ip_reg]
+            if not self.glue.in_kernel(pc):
+                self.user_stopped = True
+                return
+            self.rsp.step(timeout=10)   # inside a stub on its way in or out
+        raise RuntimeError("the CPU did not leave the kernel stub")
+
+    def live_registers(self) -> dict[str, int] | None:
+        """The running thread's registers when stopped in user mode, else None."""
+        if not self.user_stopped:
+            return None
+        return self.glue.user_regs_from_gdb(self.rsp.read_registers())
+
+    def step(self) -> None:
+        """Execute one user instruction of the current thread (a kernel entry it makes
+        is served; the debugger then sees the thread the kernel runs next)."""
+        if self._parked:
+            # Run the return path up to the first user instruction of the next thread.
+            target = self.kernel.current.regs[self.arch.ip_reg] if self.kernel.current else None
+            if target is None:
+                return
+            self.rsp.insert_breakpoint(target)
+            try:
+                self._go()
+                self.rsp.wait_stop(timeout=10)
+            finally:
+                self.rsp.remove_breakpoint(target)
+            self._running = False
+            self.user_stopped = True
+            return
+        if not self.user_stopped:
+            return
+        self.user_stopped = False
+        self.rsp.step(timeout=10)
+        self._settle()

@@ -66,6 +66,7 @@ class BlockTrapGlue:
     ip_reg: str
     sanitize: Callable[[dict[str, int]], dict[str, int]]     # user-safe register values
     data_fault_access: Callable[[int], int] = lambda fsr: 4  # rwx of a data fault
+    exception_number: Callable[[int], int] = lambda detail: detail  # Trap.number of a kind-2
     exit_block_max: int = 1536
     _fmt: str = field(init=False, repr=False)
 
@@ -111,7 +112,7 @@ class BlockTrapGlue:
         if kind == k.syscall:
             return trap
         if kind == k.exception:
-            trap.kind = TrapKind.EXCEPTION
+            trap.kind, trap.number = TrapKind.EXCEPTION, self.exception_number(detail)
         elif kind == k.prefetch_fault:
             trap.kind, trap.fault_addr, trap.fault_access = TrapKind.PAGEFAULT, far, 1
         elif kind == k.data_fault:

@@ -39,6 +39,12 @@ def test_missing_symbol_is_refused():
         l4gdb_trap_glue(arch="arm", symbols={k: v for k, v in SYMS.items() if k != "l4k_return"})
 
 
+def test_kernel_range_covers_the_vectors():
+    g = l4gdb_trap_glue(arch="arm", symbols={**SYMS, "l4k_vectors": 0x40000000,
+                                             "_start": 0x40000274})
+    assert g.in_kernel(0x40000008) and g.in_kernel(0x40000274) and not g.in_kernel(0x40100000)
+
+
 def test_not_in_kernel_block_decodes_to_none():
     assert glue().decode(entry(NOT_IN_KERNEL)) is None
 
@@ -67,7 +73,7 @@ def test_aborts_are_page_faults(kind, fsr, access):
 
 def test_undefined_instruction():
     t = glue().decode(entry(2, detail=0xE7F000F0))
-    assert t.kind is TrapKind.EXCEPTION and t.detail["insn"] == 0xE7F000F0
+    assert t.kind is TrapKind.EXCEPTION and t.number == 1 and t.detail["insn"] == 0xE7F000F0
 
 
 def test_preempt_entry_is_recognised():

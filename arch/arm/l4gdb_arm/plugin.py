@@ -40,6 +40,7 @@ KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=
                    interrupt=(5, 6))
 DFSR_WNR = 1 << 11                # data abort caused by a write
 PREEMPT_SVC = 0xFFFFFF            # the svc at l4k_preempt_gate
+EXC_UNDEFINED = 1                 # Trap.number of an undefined-instruction exception
 
 
 def _user_safe(regs: dict[str, int]) -> dict[str, int]:
@@ -57,13 +58,14 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
         entry_block_addr=symbols["l4k_entry_block"],
         exit_block_addr=symbols["l4k_exit_block"],
         return_addr=symbols["l4k_return"],
-        kernel_low=symbols.get("_start", 0x40000000),
+        kernel_low=symbols.get("l4k_vectors", symbols.get("_start", 0)),
         kernel_high=symbols["l4k_kernel_end"],
         preempt_addr=symbols["l4k_preempt_gate"],
         preempt_number=PREEMPT_SVC,
         ip_reg="pc",
         sanitize=_user_safe,
         data_fault_access=lambda fsr: 2 if fsr & DFSR_WNR else 4,
+        exception_number=lambda insn: EXC_UNDEFINED,   # the word itself is in detail
     )
 
 

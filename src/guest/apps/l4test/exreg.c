@@ -87,7 +87,7 @@ static void thrash(void)
     L4_ThreadId_t t = thread_spawn(count_and_signal);
     signals += ran_once(t);
     for (L4_Word_t i = 0; i < rounds; i++) {
-        /* it is parked now: abort that, restart at the entry */
+        /* it is parked or about to park: abort that, restart at the entry */
         L4_Start_SpIp(t, thread_stack_top(t), thread_entry());
         signals += ran_once(t);
     }

@@ -121,7 +121,12 @@ static void timeouts(void)
     check(G, "send-timeout-duration", waited >= 45000,
           "returned after %llu us, wanted 50000", waited);
 
-    expect_error("receive-timeout", L4_Receive_Timeout(t, ms(50)), RECV_ERR(L4_ErrTimeout));
+    before = L4_SystemClock();
+    tag = L4_Receive_Timeout(t, ms(50));
+    waited = L4_SystemClock().raw - before.raw;
+    expect_error("receive-timeout", tag, RECV_ERR(L4_ErrTimeout));
+    check(G, "receive-timeout-duration", waited >= 45000,
+          "returned after %llu us, wanted 50000", waited);
     L4_LoadMR(0, 0);
     expect_error("zero-timeout-send", L4_Send_Timeout(t, L4_ZeroTime), SEND_ERR(L4_ErrTimeout));
     expect_error("zero-timeout-receive", L4_Receive_Timeout(t, L4_ZeroTime),
@@ -148,7 +153,7 @@ static void local_ids(void)
     wait_state(t, L4_SchedResultWaiting);
     L4_LoadMR(0, L4_MsgTagMake(0x77, 0, 0).raw);
     L4_MsgTag_t tag = L4_Send_Timeout(L4_LocalIdOf(t), ms(1000));
-    wait_until(shared_done);            /* let it record what it got */
+    wait_for(t, shared_done);           /* let it record what it got */
     check(G, "local-destination", L4_IpcSucceeded(tag) && shared_word == 0x77,
           "tag 0x%lx error 0x%lx, receiver saw label 0x%lx", tag.raw, L4_ErrorCode(),
           shared_word);
@@ -201,7 +206,7 @@ static void cancellation(void)
     L4_ThreadId_t t = thread_spawn(cancel_main_later);
     L4_LoadMR(0, 0);
     expect_error("send-cancelled", L4_Send(t), SEND_ERR(L4_ErrCanceled));
-    wait_until(shared_done);
+    wait_for(t, shared_done);
     check(G, "send-cancelled-control", (shared_word & L4_ExReg_AbortIPC) == L4_ExReg_AbortSend,
           "ExchangeRegisters reported control 0x%lx, want the s bit", shared_word);
     thread_kill(t);
@@ -210,7 +215,7 @@ static void cancellation(void)
     t = thread_spawn(wait_then_cancel_main);
     L4_LoadMR(0, 0);
     expect_error("receive-cancelled", L4_Call(t), RECV_ERR(L4_ErrCanceled));
-    wait_until(shared_done);
+    wait_for(t, shared_done);
     check(G, "receive-cancelled-control",
           (shared_word & L4_ExReg_AbortIPC) == L4_ExReg_AbortRecv,
           "ExchangeRegisters reported control 0x%lx, want the r bit", shared_word);

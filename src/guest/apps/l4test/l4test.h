@@ -39,16 +39,18 @@ extern void *kip;
 static inline L4_Time_t ms(L4_Word_t n) { return L4_TimePeriod((L4_Word64_t)n * 1000); }
 
 /* ---- waiting without timing assumptions ----
- * No check may depend on how fast the host runs the guest: instead of
- * sleeping "long enough", poll for the condition, sleeping 1 ms between
- * tries (so lower-priority threads run), and give up only after a generous
- * bound (then the check fails with what was last seen). */
+ * No check may depend on how fast the host runs the guest.  We run at the
+ * highest priority, so a thread of ours makes progress only while we let it:
+ * wait_for(t, cond) hands our time to t (ThreadSwitch) until cond holds, so
+ * no timer and no preemption is involved when things go right; it gives up
+ * after a generous bound of system clock time (the check then fails with
+ * what was last seen). */
 #define WAIT_LIMIT_US 3000000ULL
-#define wait_until(cond) ({                                                  \
+#define wait_for(t, cond) ({                                                 \
         L4_Word64_t __end = L4_SystemClock().raw + WAIT_LIMIT_US;            \
         int __ok;                                                            \
         while (!(__ok = !!(cond)) && L4_SystemClock().raw < __end)           \
-            L4_Sleep(ms(1));                                                 \
+            L4_ThreadSwitch(t);                                              \
         __ok; })
 
 /* The state Schedule reports for t (L4_SchedResult*), nothing changed. */

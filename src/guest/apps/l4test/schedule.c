@@ -73,17 +73,20 @@ static void thread_switch(void)
 }
 
 /* Three threads with different priorities become ready together; they
- * must run highest first. */
+ * must run highest first.  Each logs itself and then tells us (label 0x0d):
+ * while we wait for those messages, the highest ready thread runs. */
 static void wait_then_log(void)
 {
     L4_Receive(main_tid);
     order[order_len++] = L4_Myself().raw;
+    L4_LoadMR(0, L4_MsgTagMake(0x0d, 0, 0).raw);
+    L4_Send(main_tid);
 }
 
 static void priority_order(void)
 {
     static const L4_Word_t prio[3] = { 10, 30, 20 };
-    L4_ThreadId_t t[3];
+    L4_ThreadId_t t[3], from;
     order_len = 0;
     for (int i = 0; i < 3; i++) {
         t[i] = thread_spawn(wait_then_log);
@@ -95,8 +98,9 @@ static void priority_order(void)
         L4_LoadMR(0, 0);
         L4_Send_Timeout(t[i], ms(100));
     }
-    /* all three are ready now; they run while we wait, highest first */
-    wait_until(order_len == 3);
+    /* all three are ready now; they run while we wait for them */
+    for (int i = 0; i < 3; i++)
+        L4_Wait_Timeout(ms(2000), &from);
     check(G, "priority-order",
           order_len == 3 && order[0] == t[1].raw && order[1] == t[2].raw && order[2] == t[0].raw,
           "%d ran, order %lx %lx %lx", order_len, order[0], order[1], order[2]);

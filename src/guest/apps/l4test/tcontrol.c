@@ -19,7 +19,7 @@ static void run_thread(void)
 {
     flag = 0;
     L4_ThreadId_t t = thread_spawn(set_flag);
-    wait_until(flag == 1);
+    wait_for(t, flag == 1);
     check(G, "run-thread", flag == 1, "thread did not run");
     check(G, "delete-thread", thread_kill(t) == 1, "error %lu", L4_ErrorCode());
 
@@ -27,7 +27,7 @@ static void run_thread(void)
     flag = 0;
     t = thread_create(set_flag, 1);
     L4_Start_SpIp(t, thread_stack_top(t), thread_entry());
-    wait_until(flag == 1);
+    wait_for(t, flag == 1);
     check(G, "threadcontrol-exreg", flag == 1, "thread did not run");
 
     /* the UTCB of an active thread cannot move */

@@ -123,6 +123,6 @@ L4_Word_t thread_state(L4_ThreadId_t t)
 L4_Word_t wait_state(L4_ThreadId_t t, L4_Word_t state)
 {
     L4_Word_t s;
-    wait_until((s = thread_state(t)) == state);
+    wait_for(t, (s = thread_state(t)) == state);
     return s;
 }
