@@ -20,8 +20,28 @@ EXIT_TABLE = """exit codes (every command):
 """
 
 
-def _add_arch(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--arch", default="arm", help="architecture plugin to use (default: arm)")
+RUN_EPILOG = """verdict:
+  The run passes when every expectation matched (or, without expectations, the
+  root task exited with status 0), no PASS/FAIL line said FAIL, and a program
+  that printed PASS/FAIL lines also printed its closing 'N passed, N failed'.
+  On failure the logs are kept in one directory and its path is printed.
+
+""" + EXIT_TABLE + """  (3: an expectation's own timeout or --timeout ran out; 4: reported as soon as
+  the line appears; 5: the system could not start or QEMU/GDB died: CI may retry)
+"""
+
+
+class _Ordered(argparse.Action):
+    """--expect and --send into one list of (kind, text), in command-line order."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((option_string.lstrip("-"), values))
+        setattr(namespace, self.dest, items)
+
+
+def _add_arch(p: argparse.ArgumentParser, default: str | None = "arm") -> None:
+    p.add_argument("--arch", default=default, help="architecture plugin to use (default: arm)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,15 +53,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", help="boot a system with PROGRAM as the root task",
-                         epilog=EXIT_TABLE, formatter_class=argparse.RawDescriptionHelpFormatter)
-    _add_arch(run)
-    run.add_argument("program", help="built-in program name (hello, l4test), C files or an ELF")
+    run = sub.add_parser(
+        "run", help="boot a system with PROGRAM as the root task",
+        description="Boot a system with PROGRAM as the root task and show its console. "
+                    "With expectations (--expect, --script) the run is a boot-and-assert "
+                    "test: the patterns must appear in order; the run ends when all matched.",
+        epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arch(run, default=None)
+    run.add_argument("program", nargs="?",
+                     help="built-in program name (hello, l4test, bench), C files or an ELF "
+                          "(may come from the script's program = ...)")
     run.add_argument("extra", nargs="*", help="more C files of the same program")
-    run.add_argument("--expect", action="append", default=[], metavar="REGEX",
-                     help="pattern the console must show (repeatable, matched in order)")
-    run.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                     help="give up after S seconds (default 120)")
+    run.add_argument("--expect", action=_Ordered, dest="steps", metavar="REGEX",
+                     help="pattern the console must show (repeatable, matched in order, "
+                          "each search starting after the previous match)")
+    run.add_argument("--send", action=_Ordered, dest="steps", metavar="TEXT",
+                     help="console input typed once the preceding --expect matched (before "
+                          "any: right after boot); \\n, \\r, \\t, \\e, \\\\ are escapes")
+    run.add_argument("--fail-on", action="append", default=[], metavar="REGEX",
+                     help="end the run at once (exit 4) when a console line matches "
+                          "(repeatable)")
+    run.add_argument("--script", metavar="FILE.toml",
+                     help="expectations, input and fail-on patterns from a TOML file "
+                          "(docs/ci.md); command-line expectations come after the file's")
+    run.add_argument("--timeout", type=float, default=None, metavar="S",
+                     help="overall limit in seconds, boot included (default: the script's, "
+                          "else 120)")
+    run.add_argument("--results", metavar="FILE.json",
+                     help="write the verdict, every expectation, check and metric (named "
+                          "groups of the patterns) as JSON")
+    run.add_argument("--junit", metavar="FILE.xml",
+                     help="write JUnit XML: a case per expectation and per PASS/FAIL line")
+    run.add_argument("--logs", metavar="DIR",
+                     help="keep console.log, kernel-events.log, qemu.log, gdb.log in DIR "
+                          "(default: a temporary directory, kept only when the run fails)")
     run.add_argument("--log", metavar="FILE", help="also write the console output to FILE")
     run.add_argument("--no-gdb", action="store_true",
                      help="do not attach gdb-multiarch (faster start, no symbols view)")
@@ -94,9 +139,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from l4gdb.system import RunOptions, run_program
 
     opts = RunOptions(arch=args.arch, program=args.program, extra_files=args.extra,
-                      expects=args.expect, timeout=args.timeout, log=args.log,
-                      gdb=not args.no_gdb, quiet=args.quiet)
+                      steps=args.steps or [], fail_on=args.fail_on, script=args.script,
+                      timeout=args.timeout, log=args.log, logs=args.logs, results=args.results,
+                      junit=args.junit, gdb=not args.no_gdb, quiet=args.quiet)
     return run_program(opts)
+
+
+def cmd_gdb(args: argparse.Namespace) -> int:
+    from l4gdb.debug import DebugOptions, debug_program
+
+    return debug_program(DebugOptions(arch=args.arch, program=args.program,
+                                      extra_files=args.extra, batch=args.batch, ex=args.ex,
+                                      scripts=args.scripts, stop_at=args.stop_at))
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -113,7 +167,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "build": cmd_build, "plugins": cmd_plugins, "bench": cmd_bench}
+COMMANDS = {"run": cmd_run, "gdb": cmd_gdb, "build": cmd_build, "plugins": cmd_plugins,
+            "bench": cmd_bench}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -240,14 +240,17 @@ class HostLoop:
         """After a stop of our own making: serve a pending kernel entry (parked after
         it), or stay in user mode; never leave the CPU inside a stub."""
         for _ in range(10000):
-            trap = self._read_trap()
-            if trap is not None:
+            pc = self.rsp.read_registers()[self.arch.ip_reg]
+            if pc == self.glue.bp_addr:
+                # The entry block is complete only once the stub reached the breakpoint.
+                trap = self._read_trap()
+                if trap is None:
+                    raise RuntimeError("stopped at the kernel breakpoint without an entry")
                 resume = self._handle(trap)
                 if resume.exit_status is not None:
                     raise Finished(resume.exit_status)
                 self._apply(resume, go=False)
                 return
-            pc = self.rsp.read_registers()[self.arch.ip_reg]
             if not self.glue.in_kernel(pc):
                 self.user_stopped = True
                 return

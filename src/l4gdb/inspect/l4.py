@@ -85,7 +85,8 @@ def tcb(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
 
 def _find_thread(s: KernelSnapshot, text: str):
     for t in s.threads:
-        if text in (t.name, t.name.split()[0], f"{t.id:#x}", f"{t.id:x}"):
+        label = t.name.split(" (")[1].rstrip(")") if " (" in t.name else None
+        if text in (t.name, t.name.split()[0], label, f"{t.id:#x}", f"{t.id:x}"):
             return t
     try:
         n = int(text, 0)
