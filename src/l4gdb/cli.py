@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not attach gdb-multiarch (faster start, no symbols view)")
     run.add_argument("--quiet", action="store_true", help="do not echo the guest console")
 
+    trace = sub.add_parser("trace", help="render a --trace timeline as a message sequence chart")
+    trace.add_argument("trace_file", metavar="TRACE.json", help="a trace written by run --trace")
+    trace.add_argument("--mermaid", action="store_true", required=True,
+                       help="print a Mermaid sequenceDiagram of the IPC messages")
+    trace.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    trace.add_argument("--limit", type=int, default=200, help="at most this many messages")
+
     build = sub.add_parser("build", help="build a guest program (C files) into an ELF")
     _add_arch(build)
     build.add_argument("files", nargs="+", help="C files written against libl4")
@@ -153,6 +160,17 @@ def cmd_gdb(args: argparse.Namespace) -> int:
                                       scripts=args.scripts, stop_at=args.stop_at))
 
 
+def cmd_trace(args: argparse.Namespace) -> int:
+    from l4gdb.mermaid import load_trace, to_mermaid
+
+    text = to_mermaid(load_trace(Path(args.trace_file)), limit=args.limit)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from l4gdb.bench import run_bench
 
@@ -168,7 +186,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "gdb": cmd_gdb, "build": cmd_build, "plugins": cmd_plugins,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "trace": cmd_trace}
 
 
 def main(argv: list[str] | None = None) -> int:

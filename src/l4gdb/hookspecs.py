@@ -117,9 +117,30 @@ def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
 
 
 @hookspec
+def l4gdb_session_start(system: Any, options: dict[str, Any]) -> None:
+    """A system has booted (the root task is ready, nothing has run yet).
+
+    ``system`` is the :class:`l4gdb.system.System` (its ``kernel``, ``arch``,
+    ``program``, ``log_dir``); ``options`` are the run's options by name
+    (e.g. ``trace``: a file to write a timeline to, or None).
+    """
+
+
+@hookspec
+def l4gdb_session_end(system: Any, status: int | None) -> None:
+    """The system is being torn down; ``status`` is the root task's exit status
+    (None when it did not exit: timeout, error, Ctrl-C)."""
+
+
+@hookspec
 def l4gdb_kernel_event(name: str, data: dict[str, Any]) -> None:
-    """Observe a kernel event: ``syscall``, ``syscall_exit``, ``ipc``, ``fault``,
-    ``schedule``, ``interrupt``.
+    """Observe a kernel event, at the kernel clock ``data["time_us"]``:
+    ``syscall_enter`` / ``syscall_exit`` / ``syscall_error`` (thread, number,
+    args / results), ``ipc`` (sender, receiver, tag), ``ipc_block``,
+    ``ipc_error``, ``exception`` (page faults and exceptions), ``schedule``
+    (reason: switch with prev/next, timeslice, yield, donate), ``interrupt``,
+    ``thread_create`` / ``thread_delete`` / ``thread_halt`` / ``thread_activate``,
+    ``exregs``, ``space_control``, ``sigma0_map``, ``boot``.
 
     Only called when at least one plugin implements it, so it costs nothing
     on the hot path otherwise. Must not block.

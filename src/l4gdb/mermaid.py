@@ -1,0 +1,58 @@
+"""A message sequence chart (Mermaid) from a Chrome trace's IPC arrows.
+
+Reads any trace in the Chrome trace-event format whose IPC messages are flow
+events named ``ipc`` (``s`` on the sender's track, ``f`` on the receiver's),
+as ``l4gdb run --trace`` writes them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from l4gdb.errors import UsageError
+
+
+def load_trace(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{path}: not a readable JSON trace ({exc})") from exc
+    events = data.get("traceEvents") if isinstance(data, dict) else data
+    if not isinstance(events, list):
+        raise UsageError(f"{path}: no traceEvents list (not a Chrome trace)")
+    return {"traceEvents": events}
+
+
+def _participant(name: str) -> str:
+    return re.sub(r"\W+", "_", name).strip("_") or "t"
+
+
+def to_mermaid(trace: dict, limit: int = 200) -> str:
+    events = trace["traceEvents"]
+    names = {e["tid"]: e["args"]["name"] for e in events
+             if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    starts = {e["id"]: e for e in events if e.get("ph") == "s" and e.get("name") == "ipc"}
+    labels = {(e["tid"], e["ts"]): e.get("args", {}) for e in events
+              if e.get("ph") == "X" and e.get("name") == "ipc"}
+    arrows = []
+    for e in sorted((e for e in events if e.get("ph") == "f" and e.get("name") == "ipc"),
+                    key=lambda e: (e["ts"], e["id"])):
+        s = starts.get(e["id"])
+        if s is not None:
+            args = labels.get((s["tid"], s["ts"]), {})
+            arrows.append((s["tid"], e["tid"], args))
+    used = sorted({t for a in arrows[:limit] for t in a[:2]})
+    lines = ["sequenceDiagram"]
+    for tid in used:
+        name = names.get(tid, hex(tid))
+        lines.append(f"    participant {_participant(name)} as {name}")
+    for src, dst, args in arrows[:limit]:
+        a, b = _participant(names.get(src, hex(src))), _participant(names.get(dst, hex(dst)))
+        text = f"label {args.get('label', '?')}, {args.get('u', '?')} words"
+        lines.append(f"    {a}->>{b}: {text}")
+    if len(arrows) > limit:
+        lines.append(f"    Note over {_participant(names.get(used[0], 't'))}: "
+                     f"{len(arrows) - limit} more messages")
+    return "\n".join(lines) + "\n"
