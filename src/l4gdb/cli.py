@@ -92,6 +92,24 @@ def build_parser() -> argparse.ArgumentParser:
                      help="do not attach gdb-multiarch (faster start, no symbols view)")
     run.add_argument("--quiet", action="store_true", help="do not echo the guest console")
 
+    dbg = sub.add_parser("gdb", help="boot a system and debug it with gdb-multiarch",
+                         description="Boot PROGRAM as the root task and give GDB the system: "
+                         "info threads lists L4 threads, 'l4 threads', 'l4 ipc', 'l4 sched', "
+                         "'l4 spaces', 'l4 kip', 'l4 tcb T' inspect the kernel. The first "
+                         "command runs when the root task reached main.",
+                         epilog=EXIT_TABLE, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arch(dbg)
+    dbg.add_argument("program", help="built-in program name, C files or an ELF")
+    dbg.add_argument("extra", nargs="*", help="more C files of the same program")
+    dbg.add_argument("--batch", action="store_true",
+                     help="run the -ex/-x commands, then tear everything down")
+    dbg.add_argument("-ex", dest="ex", action="append", default=[], metavar="CMD",
+                     help="GDB command to run (repeatable, in order)")
+    dbg.add_argument("-x", dest="scripts", action="append", default=[], metavar="FILE",
+                     help="GDB command file to run")
+    dbg.add_argument("--stop-at", default="main", metavar="SYMBOL",
+                     help="where the first command finds the root task (default: main)")
+
     trace = sub.add_parser("trace", help="render a --trace timeline as a message sequence chart")
     trace.add_argument("trace_file", metavar="TRACE.json", help="a trace written by run --trace")
     trace.add_argument("--mermaid", action="store_true", required=True,
