@@ -96,13 +96,17 @@ def _extension_script(tmp: Path) -> Path:
 
 def gdb_argv(system, stub_port: int, opts: DebugOptions, ext: Path) -> list[str]:
     setup = get_plugins().hook.l4gdb_gdb_setup(arch=system.arch)
-    argv = ["gdb-multiarch", "-q", "-nx", "-ex", f"set architecture {setup.architecture}"]
+    # Setup runs unconfirmed (add-symbol-file would ask); the person gets confirmations back.
+    argv = ["gdb-multiarch", "-q", "-nx", "-ex", "set confirm off",
+            "-ex", f"set architecture {setup.architecture}"]
     for cmd in setup.init_commands:
         argv += ["-ex", cmd]
     argv += ["-ex", f"file {system.program}",
              "-ex", f"add-symbol-file {system.kernel_elf}",
              "-x", str(ext),
              "-ex", f"target remote 127.0.0.1:{stub_port}"]
+    if not opts.batch:
+        argv += ["-ex", "set confirm on"]
     if opts.stop_at:
         argv += ["-ex", f"tbreak {opts.stop_at}", "-ex", "continue"]
     for cmd in opts.ex:
@@ -140,6 +144,7 @@ class Session:
             self.loop.run(lambda: stop.is_set() or self.gdb.poll() is not None)
             if stop.is_set():
                 stop.clear()
+                self.funnel.run_pending()     # drains the wake-up (nothing else runs now)
                 self.loop.halt()
                 self.stub.notify_stop(self.current_tid(), SIGINT)
             elif self.loop.user_stopped:

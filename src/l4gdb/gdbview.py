@@ -47,7 +47,9 @@ class KernelProvider:
         return self._guest_threads().get(tid)
 
     def threads(self) -> Sequence[StubThread]:
-        return [StubThread(no, self.kernel.name_of(t), t.state.value)
+        from l4gdb.kernel.snapshot import state_text
+
+        return [StubThread(no, self.kernel.name_of(t), state_text(self.kernel, t))
                 for no, t in self._guest_threads().items()]
 
     def current_thread(self) -> int:

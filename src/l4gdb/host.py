@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from l4gdb.errors import InfrastructureError
 from l4gdb.hookspecs import TrapGlue
 from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
 
@@ -111,7 +112,8 @@ class HostLoop:
         stop = self.rsp.wait_stop(timeout=10)
         trap = self._read_trap() if stop is not None else None
         if trap is None or not self.glue.is_preempt_entry(trap):
-            raise RuntimeError(f"the preemption gate did not enter the kernel ({stop}, {trap})")
+            raise InfrastructureError(f"the preemption gate did not enter the kernel "
+                                      f"({stop}, {trap})")
 
     def _handle(self, trap: Trap) -> Resume:
         self.stats.traps += 1
@@ -125,10 +127,12 @@ class HostLoop:
         self.rsp.resume()
         stop = self.rsp.wait_stop(timeout=30)
         if stop is None:
-            raise TimeoutError("the kernel image did not reach its first kernel entry in 30 s")
+            raise InfrastructureError("the kernel image did not reach its first kernel entry "
+                                      "in 30 s")
         trap = self._read_trap()
         if trap is None or trap.kind is not TrapKind.BOOT:
-            raise RuntimeError(f"expected the boot entry, got {trap}")
+            raise InfrastructureError(f"the kernel image's first entry is not a boot entry "
+                                      f"({trap})")
         # Park: the root task is ready but the CPU stays in the kernel until run(),
         # so that a debugger can attach to a stopped system first.
         self._apply(self._handle(trap), go=False)
@@ -188,7 +192,7 @@ class HostLoop:
                     self.rsp.interrupt()
                     stop = self.rsp.wait_stop(timeout=10)
                     if stop is None:
-                        raise TimeoutError("QEMU did not stop when interrupted")
+                        raise InfrastructureError("QEMU did not stop when interrupted")
                     self._running = False
                     if self._is_trap_stop(stop):
                         self._serve_trap()
@@ -231,10 +235,18 @@ class HostLoop:
         if not self._running:
             return
         self.rsp.interrupt()
-        if self.rsp.wait_stop(timeout=10) is None:
-            raise TimeoutError("QEMU did not stop when interrupted")
+        self._wait_stopped(10)
         self._running = False
         self._settle()
+
+    def _wait_stopped(self, timeout: float) -> None:
+        # wait_stop also returns early when a watched fd (a debugger's request) is
+        # readable: keep waiting for the stop itself.
+        deadline = time.monotonic() + timeout
+        while self.rsp.wait_stop(timeout=max(0.0, deadline - time.monotonic())) is None:
+            if time.monotonic() >= deadline:
+                raise InfrastructureError("QEMU did not stop when interrupted")
+            time.sleep(0.001)
 
     def _settle(self) -> None:
         """After a stop of our own making: serve a pending kernel entry (parked after
@@ -245,7 +257,7 @@ class HostLoop:
                 # The entry block is complete only once the stub reached the breakpoint.
                 trap = self._read_trap()
                 if trap is None:
-                    raise RuntimeError("stopped at the kernel breakpoint without an entry")
+                    raise InfrastructureError("stopped at the kernel breakpoint without an entry")
                 resume = self._handle(trap)
                 if resume.exit_status is not None:
                     raise Finished(resume.exit_status)
@@ -255,7 +267,7 @@ class HostLoop:
                 self.user_stopped = True
                 return
             self.rsp.step(timeout=10)   # inside a stub on its way in or out
-        raise RuntimeError("the CPU did not leave the kernel stub")
+        raise InfrastructureError("the CPU did not leave the kernel stub")
 
     def live_registers(self) -> dict[str, int] | None:
         """The running thread's registers when stopped in user mode, else None."""

@@ -1,0 +1,76 @@
+"""``l4gdb gdb`` on a terminal: continue, Ctrl-C back to the prompt, info threads."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+SPIN = Path(__file__).with_name("spin_and_tick.c")
+
+
+class Terminal:
+    def __init__(self, argv: list[str]) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:   # the child: l4gdb with GDB on this terminal
+            os.environ["TERM"] = "dumb"
+            os.execv(argv[0], argv)
+        self.buf = b""
+
+    def expect(self, text: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        while text.encode() not in self.buf and time.monotonic() < end:
+            if select.select([self.fd], [], [], 0.2)[0]:
+                try:
+                    self.buf += os.read(self.fd, 65536)
+                except OSError:
+                    break
+        seen, self.buf = self.buf.decode(errors="replace"), b""
+        assert text in seen, f"{text!r} not seen in:\n{seen[-2000:]}"
+        return seen
+
+    def send(self, data: str) -> None:
+        os.write(self.fd, data.encode())
+
+    def wait(self, timeout: float = 30) -> int:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            try:
+                os.read(self.fd, 65536)
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("l4gdb did not exit")
+
+
+def test_ctrl_c_returns_to_the_prompt_and_the_system_goes_on(no_leftovers):
+    term = Terminal([sys.executable, "-m", "l4gdb.cli", "gdb", str(SPIN)])
+    term.expect("(gdb) ")
+    term.send("continue\n")
+    term.expect("tick 1")
+    term.send("\x03")
+    stopped = term.expect("(gdb) ")
+    assert "SIGINT" in stopped
+    term.send("info threads\n")
+    threads = term.expect("(gdb) ")
+    assert "(root)" in threads and "(spin)" in threads
+    term.send("continue\n")
+    term.expect("tick 3")          # the system was not killed: it goes on
+    term.send("\x03")
+    term.expect("(gdb) ")
+    term.send("kill\n")
+    term.expect("(y or n)")
+    term.send("y\n")
+    term.expect("(gdb) ")
+    term.send("quit\n")
+    assert term.wait() == 0
