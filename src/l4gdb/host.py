@@ -16,20 +16,11 @@ from dataclasses import dataclass, field
 from l4gdb.errors import InfrastructureError
 from l4gdb.hookspecs import TrapGlue
 from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
+from l4gdb.kernel.clock import Clock
 
 # How long the loop waits at most in one go, so that stop requests (Ctrl-C,
 # expectations met, overall timeout) are noticed promptly.
 POLL_S = 0.05
-
-
-class MonotonicClock:
-    """The kernel clock: microseconds since boot on the host's monotonic clock."""
-
-    def __init__(self) -> None:
-        self._t0 = time.monotonic_ns()
-
-    def now_us(self) -> int:
-        return (time.monotonic_ns() - self._t0) // 1000
 
 
 @dataclass
@@ -55,7 +46,7 @@ class Deadlock(Exception):
 class HostLoop:
     """Serves kernel entries until ``should_stop()`` is true or the system finishes."""
 
-    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: MonotonicClock) -> None:
+    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: Clock) -> None:
         self.arch = arch
         self.glue = glue
         self.rsp = rsp
