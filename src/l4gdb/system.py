@@ -17,7 +17,8 @@ from typing import IO
 from l4gdb.console import Console
 from l4gdb.errors import ExitCode, InfrastructureError, UsageError
 from l4gdb.guestspec import GuestToolchain
-from l4gdb.host import Deadlock, Finished, HostLoop, MonotonicClock
+from l4gdb.host import Deadlock, Finished, HostLoop
+from l4gdb.kernel.clock import MonotonicClock
 from l4gdb.plugins import get_plugins
 
 
