@@ -6,7 +6,13 @@ One QEMU runs the built-in ``bench`` program under the same configuration
 - ``floor_us``: stop + ``g`` + ``G`` + ``c`` on the raw remote protocol, no
   kernel work, the guest re-entering the kernel at once (the wire's limit);
 - ``null_syscall_us``: one SystemClock call served end to end by the kernel;
-- ``ipc_roundtrip_us``: L4_Call + L4_ReplyWait between two threads.
+- ``ipc_roundtrip_us``: L4_Call + L4_ReplyWait between two threads;
+- ``pagefault_us`` (kernels with page tables): a thread in another space
+  writes a fresh page, its pager (a user thread of the root task) answers the
+  page-fault IPC with a map item, the thread resumes and writes the next one:
+  fault -> pager -> map -> resume, two kernel entries, the space switches
+  riding on them (``space_switch_extra_stops`` counts stops that were not
+  kernel entries during that phase: 0 when a switch costs no extra stop).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from l4gdb.host import Finished
 from l4gdb.kernel.abi import Syscall, TrapKind
 
 NULL_SYSCALL = Syscall.SystemClock
+PF_REGION = (0x1000_0000, 0x2000_0000)      # bench.c's REGION: one fault per page
 
 
 def _median_us(samples: list[float]) -> float:
@@ -89,7 +96,12 @@ def run_bench(arch: str, iterations: int = 2000) -> dict[str, object]:
         def timed(trap):
             if trap.kind is TrapKind.SYSCALL:
                 stamps.append((time.perf_counter(), trap.number))
+            elif trap.kind is TrapKind.PAGEFAULT:
+                faults.append((time.perf_counter(), trap.fault_addr))
             return handle(trap)
+
+        faults: list[tuple[float, int]] = []
+        interrupts_before = system.loop.stats.interrupts
 
         system.loop._handle = timed
         try:
@@ -100,10 +112,23 @@ def run_bench(arch: str, iterations: int = 2000) -> dict[str, object]:
         # Client Call and server ReplyWait alternate: a round trip spans two traps.
         rtt = [b - a for a, b in zip(ipc_times[2::2], ipc_times[4::2], strict=False)]
         rtt = rtt[: iterations]
+        # Page faults in REGION (one per iteration): consecutive ones are one round trip.
+        region = [t for t, addr in faults if PF_REGION[0] <= addr < PF_REGION[1]]
+        pf = [b - a for a, b in zip(region[4:], region[5:], strict=False)][: iterations]
+        extra_stops = system.loop.stats.interrupts - interrupts_before
 
     floor_us = _median_us(floor)
     null_us = _median_us(null)
     ipc_us = _median_us(rtt)
+    pf_us = _median_us(pf) if pf else None
+    pf_figures: dict[str, object] = {}
+    if pf_us is not None:
+        pf_figures = {
+            "pagefault_us": pf_us,
+            "pagefault_floor_ratio": round(pf_us / floor_us, 2),
+            "pagefault_ipc_roundtrip_ratio": round(pf_us / ipc_us, 2),
+            "space_switch_extra_stops": extra_stops,
+        }
     return {
         "arch": arch,
         "iterations": iterations,
@@ -114,5 +139,6 @@ def run_bench(arch: str, iterations: int = 2000) -> dict[str, object]:
         "null_syscall_floor_ratio": round(null_us / floor_us, 2),
         "ipc_roundtrip_null_ratio": round(ipc_us / null_us, 2),
         "ipc_roundtrip_floor_ratio": round(ipc_us / floor_us, 2),
+        **pf_figures,
         "targets": {"null_syscall_floor_ratio": 2.0, "ipc_roundtrip_null_ratio": 2.2},
     }

@@ -26,8 +26,8 @@ RUN_EPILOG = """verdict:
   that printed PASS/FAIL lines also printed its closing 'N passed, N failed'.
   On failure the logs are kept in one directory and its path is printed.
 
-""" + EXIT_TABLE + """  (3: an expectation's own timeout or --timeout ran out; 4: reported as soon as
-  the line appears; 5: the system could not start or QEMU/GDB died: CI may retry)
+""" + EXIT_TABLE + """  (3: an expectation's own timeout or --timeout ran out; 4: reported as soon
+  as the line appears; 5: the system could not start or QEMU/GDB died: CI may retry)
 """
 
 
@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="keep console.log, kernel-events.log, qemu.log, gdb.log in DIR "
                           "(default: a temporary directory, kept only when the run fails)")
     run.add_argument("--log", metavar="FILE", help="also write the console output to FILE")
+    run.add_argument("--trace", metavar="FILE.json",
+                     help="write a timeline of the run (Chrome/Perfetto JSON; needs the trace "
+                          "plugin; render with 'l4gdb trace --mermaid')")
     run.add_argument("--no-gdb", action="store_true",
                      help="do not attach gdb-multiarch (faster start, no symbols view)")
     run.add_argument("--quiet", action="store_true", help="do not echo the guest console")
@@ -166,7 +169,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts = RunOptions(arch=args.arch, program=args.program, extra_files=args.extra,
                       steps=args.steps or [], fail_on=args.fail_on, script=args.script,
                       timeout=args.timeout, log=args.log, logs=args.logs, results=args.results,
-                      junit=args.junit, gdb=not args.no_gdb, quiet=args.quiet)
+                      junit=args.junit, gdb=not args.no_gdb, quiet=args.quiet,
+                      trace=args.trace)
     return run_program(opts)
 
 

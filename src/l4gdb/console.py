@@ -1,7 +1,10 @@
 """The guest console: what the kernel-debug calls print, and what they read.
 
-Output is shown on a stream, kept in a log, and matched against the ordered
-``--expect`` patterns. ``PASS``/``FAIL`` check lines are counted so that a
+Output is shown on a stream, kept in a log, and matched against ordered
+expectations (``--expect`` or a script's ``[[expect]]``): each search starts
+where the previous match ended; a match may send input to the guest and its
+named groups are kept as metrics. ``fail-on`` patterns are checked on every
+line as it arrives. ``PASS``/``FAIL`` check lines are recorded so that a
 program that stops before its closing summary line is seen as failed.
 """
 
@@ -10,17 +13,51 @@ from __future__ import annotations
 import collections
 import re
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO
 
-CHECK_LINE = re.compile(r"^(PASS|FAIL|SKIP) [a-z0-9-]+/[a-z0-9-]+(: .*)?$")
+CHECK_LINE = re.compile(r"^(PASS|FAIL|SKIP) ([a-z0-9-]+)/([a-z0-9-]+)(?:: (.*))?$")
 SUMMARY_LINE = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$")
 
 
 @dataclass
 class Expectation:
     pattern: re.Pattern[str]
+    timeout: float | None = None       # seconds from when it became the current one
+    send: str | None = None            # console input once it matched
+    name: str | None = None
     matched: str | None = None
+    match: re.Match[str] | None = None
+    started_at: float | None = None    # time.monotonic() when it became the current one
+    matched_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.pattern.pattern
+
+    @property
+    def groups(self) -> dict[str, str]:
+        if self.match is None:
+            return {}
+        return {k: v for k, v in self.match.groupdict().items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One ``PASS``/``FAIL``/``SKIP`` line of a test program."""
+
+    status: str          # "PASS", "FAIL" or "SKIP"
+    group: str
+    name: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class FailOnHit:
+    pattern: str
+    line: str
 
 
 @dataclass
@@ -28,10 +65,15 @@ class Console:
     out: IO[str] | None = None
     log: IO[str] | None = None
     expectations: list[Expectation] = field(default_factory=list)
+    fail_on: list[re.Pattern[str]] = field(default_factory=list)
     text: list[str] = field(default_factory=list)
     checks: collections.Counter = field(default_factory=collections.Counter)
+    check_results: list[Check] = field(default_factory=list)
     summary: tuple[int, int, int] | None = None
+    failed_on: FailOnHit | None = None
+    clock: Callable[[], float] = time.monotonic
     _pending: str = ""
+    _whole: str = ""
     _next: int = 0
     _pos: int = 0
     _input: collections.deque = field(default_factory=collections.deque)
@@ -45,6 +87,7 @@ class Console:
     def write(self, data: bytes | str) -> None:
         s = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
         self.text.append(s)
+        self._whole += s
         if self.out is not None:
             self.out.write(s)
             self.out.flush()
@@ -55,6 +98,8 @@ class Console:
         *lines, self._pending = self._pending.split("\n")
         for line in lines:
             self._line(line.rstrip("\r"))
+        if self._pending and self.fail_on:
+            self._check_fail_on(self._pending)
         self._match()
 
     def read_char(self) -> int | None:
@@ -63,32 +108,73 @@ class Console:
     def feed(self, text: str) -> None:
         self._input.extend(text.encode())
 
+    # -- the harness's side -----------------------------------------------
+    def begin(self) -> None:
+        """The run starts now: the first expectation's timeout counts from here."""
+        cur = self.current()
+        if cur is not None and cur.started_at is None:
+            cur.started_at = self.clock()
+
+    def add_expectation(self, exp: Expectation) -> Expectation:
+        """Append an expectation; it may match output that is already there."""
+        self.expectations.append(exp)
+        if self.current() is exp:
+            exp.started_at = self.clock()
+        self._match()
+        return exp
+
+    def drop_unmatched(self) -> None:
+        """Forget expectations that did not match (the next search starts after the last match)."""
+        self.expectations = [e for e in self.expectations if e.matched is not None]
+        self._next = len(self.expectations)
+
+    def current(self) -> Expectation | None:
+        """The expectation being waited for."""
+        return self.expectations[self._next] if self._next < len(self.expectations) else None
+
     # -- bookkeeping ------------------------------------------------------
     def _line(self, line: str) -> None:
         m = CHECK_LINE.match(line)
         if m:
             self.checks[m.group(1)] += 1
+            self.check_results.append(Check(m.group(1), m.group(2), m.group(3), m.group(4) or ""))
         m = SUMMARY_LINE.match(line)
         if m:
             self.summary = (int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+        if self.fail_on:
+            self._check_fail_on(line)
+
+    def _check_fail_on(self, line: str) -> None:
+        if self.failed_on is not None:
+            return
+        for pattern in self.fail_on:
+            if pattern.search(line):
+                self.failed_on = FailOnHit(pattern.pattern, line)
+                return
 
     def _match(self) -> None:
         # Expectations match in order; each search starts where the last match ended.
-        if self._next >= len(self.expectations):
-            return
-        whole = "".join(self.text)
         while self._next < len(self.expectations):
             exp = self.expectations[self._next]
-            m = exp.pattern.search(whole, self._pos)
+            m = exp.pattern.search(self._whole, self._pos)
             if m is None:
                 return
-            exp.matched = m.group(0)
+            now = self.clock()
+            exp.matched, exp.match, exp.matched_at = m.group(0), m, now
+            if exp.started_at is None:
+                exp.started_at = now
             self._pos = m.end()
             self._next += 1
+            if exp.send:
+                self.feed(exp.send)
+            nxt = self.current()
+            if nxt is not None:
+                nxt.started_at = now
 
     @property
     def all_expected(self) -> bool:
-        return bool(self.expectations) and all(e.matched is not None for e in self.expectations)
+        # matched strictly in order: all matched once the cursor is past the last one
+        return bool(self.expectations) and self._next >= len(self.expectations)
 
     def first_unmatched(self) -> Expectation | None:
         return next((e for e in self.expectations if e.matched is None), None)
@@ -103,4 +189,7 @@ class Console:
         return self.checks["FAIL"] > 0 or (self.summary is not None and self.summary[1] > 0)
 
     def output(self) -> str:
-        return "".join(self.text)
+        return self._whole
+
+    def tail(self, lines: int = 15) -> str:
+        return "\n".join(self._whole.rstrip("\n").splitlines()[-lines:])

@@ -22,6 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     from l4gdb.guestspec import GuestToolchain
     from l4gdb.kernel.abi import ArchInfo, Resume, Trap
+    from l4gdb.kernel.paging import PageTables
 
 PROJECT = "l4gdb"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -63,6 +64,10 @@ class TrapGlue(Protocol):
 
 
 class QemuSetup(Protocol):
+    """May also have ``target_xml`` (bytes): a self-contained target description
+    for a gdbstub that serves none (QEMU 7.2's MIPS), registers numbered in the
+    stub's ``g`` order. The host names registers after it and serves it to GDB."""
+
     binary: str             # e.g. "qemu-system-arm"
     config: Path            # the -readconfig file
     extra_args: tuple[str, ...]
@@ -113,7 +118,24 @@ def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> TrapGlue | None:
 @hookspec(firstresult=True)
 def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
     """Addresses the boot needs: ``kip``, ``utcb_area``, ``utcb_area_log2``,
-    ``ram_low``, ``ram_high``, ``kernel_low``, ``kernel_high``, ``free_low``."""
+    ``ram_low``, ``ram_high``, ``kernel_low``, ``kernel_high``, ``free_low``.
+
+    A plugin may add keys of its own for its other hooks (ARM: ``pt_pool_low``,
+    ``pt_pool_high``, ``kernel_window`` for :func:`l4gdb_page_tables`); memory
+    the kernel keeps for itself lies outside ``ram_low``..``ram_high``."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> PageTables | None:
+    """The page-table builder of ``arch`` (a :class:`l4gdb.kernel.paging.PageTables`),
+    for the memory ``layout`` the same plugin returned; one per run.
+
+    With one, every space gets real page tables that the host builds in guest
+    RAM and the CPU switches on ``Resume.space_root``: threads see only what
+    their space maps, page faults go to pagers. Return ``None`` (or leave the
+    hook out) to run *flat*: all threads share physical memory, map items are
+    delivered without effect, as before address spaces existed.
+    """
 
 
 @hookspec

@@ -17,6 +17,7 @@ from l4gdb.errors import InfrastructureError
 from l4gdb.hookspecs import TrapGlue
 from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
 from l4gdb.kernel.clock import Clock
+from l4gdb.target.errors import TargetError
 
 # How long the loop waits at most in one go, so that stop requests (Ctrl-C,
 # expectations met, overall timeout) are noticed promptly.
@@ -129,7 +130,14 @@ class HostLoop:
         self._apply(self._handle(trap), go=False)
 
     def _read_trap(self) -> Trap | None:
-        block = self.rsp.read_memory(self.glue.entry_block_addr, self.glue.entry_block_size)
+        addr, size = self.glue.entry_block_addr, self.glue.entry_block_size
+        try:
+            block = self.rsp.read_memory(addr, size)
+        except TargetError:
+            # Stopped in user mode with the MMU on: the gdbstub reads with the CPU's
+            # current (user) rights and the kernel's pages are privileged. The stub's
+            # blocks sit at their physical address: read them physically.
+            block = self.rsp.read_memory(addr, size, physical=True)
         return self.glue.decode(block)
 
     def _deadline_passed(self) -> bool:

@@ -9,15 +9,15 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from l4gdb.console import Console
-from l4gdb.errors import ExitCode, InfrastructureError, UsageError
+from l4gdb.errors import ExitCode, InfrastructureError, L4gdbError, UsageError
 from l4gdb.guestspec import GuestToolchain
-from l4gdb.host import Deadlock, Finished, HostLoop
+from l4gdb.host import HostLoop
 from l4gdb.kernel.clock import MonotonicClock
 from l4gdb.plugins import get_plugins
 
@@ -96,6 +96,42 @@ def elf_symbols(path: Path) -> dict[str, int]:
     return out
 
 
+def elf_functions(path: Path) -> dict[int, str]:
+    """Function symbols by address (to name threads after where they start)."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
+
+    out: dict[int, str] = {}
+    with path.open("rb") as f:
+        for sec in ELFFile(f).iter_sections():
+            if isinstance(sec, SymbolTableSection):
+                for sym in sec.iter_symbols():
+                    if sym.name and sym["st_info"]["type"] == "STT_FUNC":
+                        out.setdefault(sym["st_value"] & ~1, sym.name)
+    return out
+
+
+class ThreadNamer:
+    """Names a thread after the function it starts in (``99.1 (pong)``), for every
+    view of the system; the kernel itself knows no symbols."""
+
+    EVENTS = ("exregs", "thread_activate", "schedule")
+
+    def __init__(self, program: Path) -> None:
+        self.functions = elf_functions(program)
+        self.kernel = None
+
+    def __call__(self, name: str, **data: object) -> None:
+        if name not in self.EVENTS or self.kernel is None:
+            return
+        gid = data.get("thread", data.get("next"))
+        t = self.kernel.thread_by_global(gid) if isinstance(gid, int) else None
+        if t is not None and not t.name and t.host is None:
+            fn = self.functions.get(t.regs.get(self.kernel.arch.ip_reg, -1))
+            if fn:
+                t.name = fn
+
+
 def elf_entry(path: Path) -> int:
     from elftools.elf.elffile import ELFFile
 
@@ -123,6 +159,8 @@ class System:
     log_dir: Path | None = None
     extra_qemu_args: tuple[str, ...] = ()
     patches: dict[str, int] = field(default_factory=dict)   # program symbol -> word, before boot
+    event_observer: Callable[..., None] | None = None       # kernel events(name, **data), too
+    options: dict[str, object] = field(default_factory=dict)  # for l4gdb_session_start
     target: object = None
     loop: HostLoop | None = None
     kernel: object = None
@@ -140,7 +178,11 @@ class System:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+        try:
+            if self.kernel is not None:
+                get_plugins().hook.l4gdb_session_end(system=self, status=self.exit_status)
+        finally:
+            self._stack.close()
 
     def _apply_patches(self, word_size: int) -> None:
         _patch_words(self.target, self.program, self.patches, word_size)
@@ -168,6 +210,7 @@ class System:
                 qemu.config, self.kernel_elf, arch=self.arch, loaders=[self.program],
                 extra_args=[*qemu.extra_args, *self.extra_qemu_args], binary=qemu.binary,
                 log_path=self.log_dir / "qemu.log",
+                target_xml=getattr(qemu, "target_xml", None),
             )
         except TargetError as exc:
             raise InfrastructureError(str(exc)) from exc
@@ -184,17 +227,31 @@ class System:
             free_memory=(layout["free_low"], layout["ram_high"]),
             reserved=((layout["kernel_low"], layout["kernel_high"]),),
         )
-        events = None
+        namer = ThreadNamer(self.program)
+        observers: list[Callable[..., None]] = [namer]
         if plugins.wants_events():
+            def to_plugins(name: str, **data: object) -> None:
+                hook.l4gdb_kernel_event(name=name, data={**data, "time_us": self.kernel.now})
+            observers.append(to_plugins)
+        if self.event_observer is not None:
+            observers.append(self.event_observer)
+        events = None
+        if len(observers) == 1:
+            events = observers[0]
+        elif observers:
             def events(name: str, **data: object) -> None:
-                hook.l4gdb_kernel_event(name=name, data=data)
+                for observer in observers:
+                    observer(name, **data)
+        paging = hook.l4gdb_page_tables(arch=self.arch, layout=layout)
         self.kernel = Kernel(arch_info, config, memory=_TargetMemory(self.target), clock=clock,
-                             console=self.console, events=events)
+                             console=self.console, events=events, paging=paging)
+        namer.kernel = self.kernel
         self.loop = HostLoop(arch_info, glue, self.target, self.kernel, clock)
         try:
             self.loop.boot()
         except TargetError as exc:
             raise InfrastructureError(str(exc)) from exc
+        hook.l4gdb_session_start(system=self, options=self.options)
 
 
 def _patch_words(target, program: Path, patches: dict[str, int], word_size: int) -> None:
@@ -209,50 +266,114 @@ def _patch_words(target, program: Path, patches: dict[str, int], word_size: int)
 
 @dataclass
 class RunOptions:
-    arch: str = "arm"
-    program: str = "hello"
+    """``l4gdb run``. ``steps`` are the command line's ``("expect", REGEX)`` and
+    ``("send", TEXT)`` in their order; ``expects`` (plain patterns) come first."""
+
+    arch: str | None = None          # None: the script's, else "arm"
+    program: str | None = None       # None: the script's
     extra_files: list[str] = field(default_factory=list)
     expects: list[str] = field(default_factory=list)
-    timeout: float = 120.0
-    log: str | None = None
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    fail_on: list[str] = field(default_factory=list)
+    script: str | None = None        # TOML file
+    timeout: float | None = None     # None: the script's, else 120
+    log: str | None = None           # console output also to this file
+    logs: str | None = None          # keep every log here (default: a temp dir kept on failure)
+    results: str | None = None       # JSON result file
+    junit: str | None = None         # JUnit XML file
     gdb: bool = True
     quiet: bool = False
+    trace: str | None = None         # timeline file (the trace plugin's session option)
 
 
-def run_program(opts: RunOptions, out: IO[str] = sys.stdout) -> int:
-    """``l4gdb run``: boot, serve until done, report. Returns the exit code."""
-    from l4gdb.target.errors import TargetError
+DEFAULT_TIMEOUT_S = 120.0
 
-    tc = toolchain_for(opts.arch)
-    program = resolve_program(tc, opts.program, opts.extra_files)
-    for pattern in opts.expects:
-        _check_regex(pattern)
+
+def run_script_for(opts: RunOptions):
+    """The script a run follows: the TOML file's, then the command line's."""
+    from l4gdb.testing.expect import Script, load_script, script_from_args
+
+    script = load_script(opts.script) if opts.script else Script()
+    cli = script_from_args([*(("expect", p) for p in opts.expects), *opts.steps])
+    cli.fail_on = list(opts.fail_on)
+    cli.fail_on_patterns()
+    return script.extend(cli)
+
+
+def run_program(opts: RunOptions, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
+    """``l4gdb run``: boot, drive the script, report. Returns the exit code."""
+    from l4gdb.testing.harness import CONSOLE_LOG, Harness, LogDir, Tee, boot_system
+    from l4gdb.testing.results import RunResult
+
+    arch, name = opts.arch or "arm", opts.program or ""
+    try:
+        script = run_script_for(opts)
+        arch = opts.arch or script.arch or "arm"
+        name = opts.program or script.program or ""
+        if not name:
+            raise UsageError("no PROGRAM given (on the command line or as program = in the script)")
+        extra = opts.extra_files if opts.program else []
+        timeout = opts.timeout if opts.timeout is not None else script.timeout
+        timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
+        if timeout <= 0:
+            raise UsageError(f"--timeout must be positive, not {timeout:g}")
+        tc = toolchain_for(arch)
+        program = resolve_program(tc, name, extra)
+        expectations, fail_on = script.expectations(), script.fail_on_patterns()
+    except L4gdbError as exc:
+        reason = "usage" if exc.code == ExitCode.USAGE else "could-not-start"
+        _write_reports(opts, RunResult(code=exc.code, reason=reason,
+                                       message=str(exc).partition("\n")[0],
+                                       detail=str(exc), arch=arch, program=name))
+        raise
+    try:
+        logs = LogDir(opts.logs)
+    except OSError as exc:
+        raise UsageError(f"--logs {opts.logs}: cannot create the directory: {exc}") from exc
     with contextlib.ExitStack() as stack:
-        log = stack.enter_context(open(opts.log, "w")) if opts.log else None  # noqa: SIM115
-        console = Console.with_expects(opts.expects, out=None if opts.quiet else out, log=log)
+        streams = [stack.enter_context((logs.path / CONSOLE_LOG).open("w"))]
+        if opts.log:
+            try:
+                streams.append(stack.enter_context(open(opts.log, "w")))  # noqa: SIM115
+            except OSError as exc:
+                raise UsageError(f"--log {opts.log}: cannot write: {exc}") from exc
+        console = Console(out=None if opts.quiet else out, log=Tee(*streams),
+                          expectations=expectations, fail_on=fail_on)
         _feed_stdin(console)
-        deadline = time.monotonic() + opts.timeout
-        system = None
+
+        def boot(console: Console, log_dir: Path, events: Callable[..., None]):
+            return boot_system(arch, program, gdb=opts.gdb, console=console, log_dir=log_dir,
+                               events=events, options={"trace": opts.trace})
+
+        harness = Harness(console=console, script=script, timeout=timeout, boot=boot,
+                          log_dir=logs.path, arch=arch, program=name)
         try:
-            system = stack.enter_context(System(opts.arch, program, console))
-            if opts.gdb:
-                from l4gdb.gdbview import attach_gdb
-                stack.enter_context(attach_gdb(system))
-            system.loop.run(lambda: console.all_expected or time.monotonic() > deadline)
-        except Finished as fin:
-            system.exit_status = fin.status
-            return _verdict(console, fin.status)
-        except Deadlock as exc:
-            print(f"l4gdb: deadlock: {exc}", file=sys.stderr)
-            return ExitCode.FAILED
-        except TargetError as exc:
-            raise InfrastructureError(str(exc)) from exc
-        if console.all_expected:
-            return ExitCode.OK
-        missing = console.first_unmatched()
-        what = f"expectation {missing.pattern.pattern!r} not met" if missing else "no exit"
-        print(f"l4gdb: timeout after {opts.timeout:g} s: {what}", file=sys.stderr)
-        return ExitCode.TIMEOUT
+            result = harness.run()
+        except BaseException:          # Ctrl-C: no verdict; a temporary log dir goes
+            stack.close()
+            logs.finish(passed=True)
+            raise
+    result.logs = logs.finish(result.passed)
+    _write_reports(opts, result)
+    if not result.passed:
+        print(f"l4gdb: {result.message}", file=err)
+        if result.detail:
+            print(result.detail.rstrip("\n"), file=err)
+        if result.logs:
+            print(f"l4gdb: logs kept in {result.logs}", file=err)
+    return int(result.code)
+
+
+def _write_reports(opts: RunOptions, result) -> None:
+    from l4gdb.testing.junit import write_junit
+
+    try:
+        if opts.results:
+            result.write_json(opts.results)
+        if opts.junit:
+            write_junit(result, opts.junit)
+    except OSError as exc:
+        raise UsageError(f"cannot write the result file: {exc}") from exc
 
 
 def _feed_stdin(console: Console) -> None:
@@ -270,30 +391,3 @@ def _feed_stdin(console: Console) -> None:
             return
 
     threading.Thread(target=pump, name="l4gdb-stdin", daemon=True).start()
-
-
-def _verdict(console: Console, status: int) -> int:
-    if console.checks_incomplete:
-        print("l4gdb: the program printed checks but no closing 'N passed, N failed' line",
-              file=sys.stderr)
-        return ExitCode.FAILED
-    if console.checks_failed:
-        return ExitCode.FAILED
-    missing = console.first_unmatched()
-    if missing is not None:
-        print(f"l4gdb: the root task exited (status {status}) before expectation "
-              f"{missing.pattern.pattern!r} matched", file=sys.stderr)
-        return ExitCode.FAILED
-    if status != 0:
-        print(f"l4gdb: the root task exited with status {status}", file=sys.stderr)
-        return ExitCode.FAILED
-    return ExitCode.OK
-
-
-def _check_regex(pattern: str) -> None:
-    import re
-
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        raise UsageError(f"bad --expect pattern {pattern!r}: {exc}") from exc

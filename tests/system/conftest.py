@@ -31,12 +31,14 @@ class Result:
 
 
 @pytest.fixture
-def l4gdb():
+def l4gdb(tmp_path):
     """Run the ``l4gdb`` command; returns its exit code and output."""
 
     def run(*args: str, timeout: float = 300, env: dict[str, str] | None = None) -> Result:
+        # logs of failing runs (kept by design) go to the test's tmp dir, not /tmp
+        env = {**os.environ, "L4GDB_LOG_ROOT": str(tmp_path / "l4gdb-logs"), **(env or {})}
         proc = subprocess.run([sys.executable, "-m", "l4gdb.cli", *args], capture_output=True,
-                              text=True, timeout=timeout, env={**os.environ, **(env or {})},
+                              text=True, timeout=timeout, env=env,
                               stdin=subprocess.DEVNULL)
         return Result(proc.returncode, proc.stdout, proc.stderr)
 
@@ -76,3 +78,32 @@ def no_leftovers():
             continue
     mine = [d for d in details if os.environ.get("PYTEST_XDIST_WORKER") is None]
     assert not mine, f"processes left behind: {mine}"
+
+
+@pytest.fixture(scope="session")
+def harness_build_dir(tmp_path_factory) -> str:
+    """A build directory of this session (worker): QEMU's command line names it, so
+    processes left behind are attributable even when other runs share the machine."""
+    return str(tmp_path_factory.mktemp("l4gdb-build"))
+
+
+@pytest.fixture
+def own_leftovers(harness_build_dir):
+    """Run l4gdb with this session's build dir; fail if one of its QEMUs/GDBs survives."""
+    yield {"L4GDB_BUILD_DIR": harness_build_dir}
+    import time
+
+    for _ in range(30):
+        out = subprocess.run(["pgrep", "-f", harness_build_dir], capture_output=True,
+                             text=True).stdout.split()
+        if not out:
+            return
+        time.sleep(0.1)
+    details = []
+    for pid in out:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                details.append(f.read().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    assert not details, f"processes left behind: {details}"

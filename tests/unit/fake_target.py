@@ -35,6 +35,68 @@ ROOT_IP = RAM + 0x10_0000
 ROOT_SP = RAM + 0x20_0000
 
 
+POOL = (RAM + 0x0700_0000, RAM + 0x0800_0000)     # FakePageTables' kernel memory
+KERNEL_AREA = (0xC000_0000, 0x1_0000_0000)
+
+
+class FakePageTables:
+    """Page tables as dicts: root -> {vpage: (ppage, rights)}; the 'kernel window'
+    is physical memory itself (kernel_address is the identity)."""
+
+    page_size_log2 = 12
+    kernel_areas = (KERNEL_AREA,)
+
+    def __init__(self, pool: tuple[int, int] = POOL) -> None:
+        self.tables: dict[int, dict[int, tuple[int, int]]] = {}
+        self.next = pool[0]
+        self.high = pool[1]
+        self.freed: list[int] = []
+        self.changes = 0
+
+    def _alloc(self) -> int | None:
+        if self.next + 0x1000 > self.high:
+            return None
+        self.next += 0x1000
+        return self.next - 0x1000
+
+    def new_root(self) -> int:
+        root = self._alloc()
+        if root is None:
+            return 0
+        self.tables[root] = {}
+        return root
+
+    def free_root(self, root: int) -> None:
+        self.tables.pop(root, None)
+        self.freed.append(root)
+
+    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
+        for off in range(0, 1 << size_log2, 0x1000):
+            self.tables[root][vaddr + off] = (paddr + off, rights)
+        self.changes += 1
+
+    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
+        for off in range(0, 1 << size_log2, 0x1000):
+            self.tables[root].pop(vaddr + off, None)
+        self.changes += 1
+
+    def alloc_frame(self) -> int | None:
+        return self._alloc()
+
+    def free_frame(self, paddr: int) -> None:
+        self.freed.append(paddr)
+
+    def kernel_address(self, paddr: int) -> int:
+        return paddr
+
+    def take_writes(self) -> list[tuple[int, bytes]]:
+        return []
+
+    def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
+        hit = self.tables.get(root, {}).get(vaddr & ~0xFFF)
+        return None if hit is None else (hit[0] + (vaddr & 0xFFF), hit[1])
+
+
 def boot_config(**over: object) -> BootConfig:
     cfg = dict(kip_addr=KIP, utcb_area_base=UTCB_AREA, utcb_area_log2=18, root_ip=ROOT_IP,
                root_sp=ROOT_SP, main_memory=(RAM, RAM + 0x0800_0000),
@@ -90,15 +152,21 @@ class Events:
 
 class FakeMachine:
     def __init__(self, arch: ArchInfo = ARCH32, config: BootConfig | None = None,
-                 console_input: str = "", trace: bool = False) -> None:
+                 console_input: str = "", trace: bool = False, paging: bool = False) -> None:
         self.arch = arch
         self.ws = arch.word_size
         self.clock = FakeClock()
         self.mem = SparseMemory()
         self.console = BufferConsole(console_input)
         self.events = Events() if trace else None
-        self.kernel = Kernel(arch, config or boot_config(), self.mem, self.clock, self.console,
-                             self.events)
+        self.pt = FakePageTables() if paging else None
+        if config is None:
+            config = boot_config(free_memory=(RAM + 0x80_0000, POOL[0]),
+                                 reserved=((RAM, RAM + 0x1_0000), POOL)) if paging \
+                else boot_config()
+        self.kernel = Kernel(arch, config, self.mem, self.clock, self.console,
+                             self.events, paging=self.pt)
+        self.ttbr = 0                           # the page-table base the fake CPU uses
         self.cpu: dict[str, int] = {}
         self.running: int | None = None
         self.utcb_addr = 0
@@ -120,6 +188,8 @@ class FakeMachine:
     def _apply(self, res: Resume) -> Resume:
         for addr, data in res.writes:
             self.mem.write(addr, data)
+        if res.space_root:
+            self.ttbr = res.space_root
         self.running = res.thread
         self.cpu = dict(res.regs or {})
         self.utcb_addr = res.utcb_addr
@@ -136,19 +206,50 @@ class FakeMachine:
         for reg, value in zip(self.arch.syscall_arg_regs, args, strict=False):
             regs[reg] = value & self.arch.word_mask
         regs["pc"] = (regs.get("pc", 0) + 4) & self.arch.word_mask
-        snap = self.mem.read(self.utcb_addr, UTCB_WORDS * self.ws) if utcb else None
+        snap = self.mem.read(self.pa(self.utcb_addr), UTCB_WORDS * self.ws) if utcb else None
         return self.trap(Trap(TrapKind.SYSCALL, number, regs, self.utcb_addr, snap))
 
     def tick(self, us: int) -> Resume:
         self.clock.advance(us)
         return self.trap(Trap(TrapKind.TIMER, 0, dict(self.cpu) if self.running else None))
 
-    # --- UTCB access of the running thread (as user code would) ---------------
-    def word(self, addr: int) -> int:
-        return int.from_bytes(self.mem.read(addr, self.ws), "little")
+    # --- the MMU ----------------------------------------------------------------
+    def pa(self, vaddr: int, root: int | None = None) -> int:
+        """Physical address of vaddr in the space of ``root`` (default: the CPU's);
+        flat machines and unmapped addresses read through as physical."""
+        if self.pt is None:
+            return vaddr
+        hit = self.pt.translate(self.ttbr if root is None else root, vaddr)
+        return vaddr if hit is None else hit[0]
 
-    def set_word(self, addr: int, value: int) -> None:
-        self.mem.write(addr, (value & self.arch.word_mask).to_bytes(self.ws, "little"))
+    def root_of(self, tid: int) -> int:
+        t = self.kernel.thread_by_global(tid)
+        assert t is not None
+        return t.space.root
+
+    def access(self, vaddr: int, rwx: int, value: int | None = None) -> int | None:
+        """The running thread reads (4) / writes (2) / executes (1) vaddr as its MMU
+        allows; a denied access becomes a page-fault trap and returns None."""
+        assert self.pt is not None
+        hit = self.pt.translate(self.ttbr, vaddr)
+        if hit is None or (hit[1] & rwx) != rwx:
+            regs = dict(self.cpu)
+            snap = self.mem.read(self.pa(self.utcb_addr), UTCB_WORDS * self.ws)
+            self.trap(Trap(TrapKind.PAGEFAULT, 0, regs, self.utcb_addr, snap,
+                           fault_addr=vaddr, fault_access=rwx))
+            return None
+        if value is not None:
+            self.mem.write(hit[0], value.to_bytes(self.ws, "little"))
+            return value
+        return int.from_bytes(self.mem.read(hit[0], self.ws), "little")
+
+    # --- UTCB access of the running thread (as user code would) ---------------
+    def word(self, addr: int, root: int | None = None) -> int:
+        return int.from_bytes(self.mem.read(self.pa(addr, root), self.ws), "little")
+
+    def set_word(self, addr: int, value: int, root: int | None = None) -> None:
+        self.mem.write(self.pa(addr, root),
+                       (value & self.arch.word_mask).to_bytes(self.ws, "little"))
 
     def utcb_of(self, tid: int) -> int:
         t = self.kernel.thread_by_global(tid)
@@ -156,8 +257,10 @@ class FakeMachine:
         return t.utcb_addr
 
     def mr(self, i: int, tid: int | None = None) -> int:
-        base = self.utcb_addr if tid is None else self.utcb_of(tid)
-        return self.word(base + i * self.ws)
+        if tid is None:
+            return self.word(self.utcb_addr + i * self.ws)
+        root = self.root_of(tid) if self.pt is not None else None
+        return self.word(self.utcb_of(tid) + i * self.ws, root)
 
     def tcr(self, tcr: Tcr, tid: int | None = None) -> int:
         return self.mr(int(tcr), tid)

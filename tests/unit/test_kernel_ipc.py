@@ -15,7 +15,7 @@ from l4gdb.kernel.types import (
     any_thread,
     ipc_error_code,
 )
-from l4gdb.kernel.utcb import Tcr
+from l4gdb.kernel.utcb import BR0, Tcr
 
 ARCHS = [ARCH32, ARCH64]
 ARCH_IDS = ["32", "64"]
@@ -288,6 +288,10 @@ def test_sigma0_protocol(arch):
     s0 = m.sigma0
     req = MsgTag(u=2, label=kernel_label(6, bits)).raw(bits)
     anywhere = (((1 << bits) - 1) & ~0x3FF) | (12 << 4)
+    m.ipc(s0, s0, 0, req, anywhere, 0)       # no receive window: the map item overflows
+    assert m.running == m.root and m.mr(0) & E_FLAG
+    assert m.tcr(Tcr.ErrorCode) == err(IpcError.Overflow, 1)
+    m.set_word(m.utcb_addr + BR0 * m.ws, 1 << 4)          # accept map items anywhere
     m.ipc(s0, s0, 0, req, anywhere, 0)
     assert m.running == m.root and m.result() == s0
     assert MsgTag.from_raw(m.mr(0)).t == 2 and m.mr(1) & 0xE == 8
@@ -303,6 +307,7 @@ def test_sigma0_protocol(arch):
     x = m.spawn_space(120)
     m.set_priority(m.root, 10)
     assert m.running == x
+    m.set_word(m.utcb_addr + BR0 * m.ws, 1 << 4)
     m.ipc(s0, s0, 0, req, page, 0)          # owned by root's space: refused
     assert m.running == x and m.mr(2) == 0
     m.ipc(s0, s0, 0, req, Fpage(0x4091_0000, 12, 6).raw(bits), 0)

@@ -61,7 +61,9 @@ def test_unhandled_exception_halts_thread(kind):
     a = m.spawn(100)
     m.set_priority(m.root, 50)
     assert m.running == a
-    m.trap(Trap(kind, 1, dict(m.cpu), fault_addr=0xDEAD0000, fault_access=2))
+    m.set_word(m.utcb_addr + Tcr.Pager * m.ws, 0)       # no pager, no exception handler
+    m.trap(Trap(kind, 1, dict(m.cpu), m.utcb_addr, m.mem.read(m.utcb_addr, 128 * m.ws),
+                fault_addr=0xDEAD0000, fault_access=2))
     assert m.running == m.root
     assert "thread 100.1: unhandled" in m.console.text
     assert "ip=0x40100100" in m.console.text

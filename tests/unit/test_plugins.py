@@ -45,7 +45,19 @@ def test_a_third_party_plugin_can_add_an_arch():
 
 
 def test_kernel_event_hook_costs_nothing_without_implementers():
-    assert Plugins().wants_events() is False
+    p = Plugins()
+    for name in [n for n, _ in p.pm.list_name_plugin()]:
+        if p.pm.get_plugin(name) is not None and name != "arm":
+            p.pm.unregister(name=name)
+    assert p.wants_events() is False   # the kernel then gets no observer at all
+
+    class Tracer:
+        @hookspecs.hookimpl
+        def l4gdb_kernel_event(self, name, data):
+            pass
+
+    p.register(Tracer(), "tracer")
+    assert p.wants_events() is True
 
 
 def test_archinfo_refuses_to_exist_incomplete():

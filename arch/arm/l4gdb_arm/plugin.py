@@ -15,6 +15,8 @@ from l4gdb.hookspecs import hookimpl
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
+from .mmu import ArmPageTables
+
 ARCH = "arm"
 HERE = Path(__file__).resolve().parent
 GUEST = HERE / "guest"
@@ -41,6 +43,7 @@ KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=
 DFSR_WNR = 1 << 11                # data abort caused by a write
 PREEMPT_SVC = 0xFFFFFF            # the svc at l4k_preempt_gate
 EXC_UNDEFINED = 1                 # Trap.number of an undefined-instruction exception
+KERNEL_WINDOW = 0xC0000000        # all RAM, privileged, in every space (kernel.S builds it)
 
 
 def _user_safe(regs: dict[str, int]) -> dict[str, int]:
@@ -52,6 +55,11 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
 
 def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
+    low = symbols.get("l4k_vectors", symbols.get("_start", 0))
+    if symbols.get("l4k_text_end", low) > low + 0x1000:
+        # mmu.py maps exactly one text page user read/execute (the preemption gate).
+        raise ValueError("arm kernel text exceeds its page: the preemption gate may be "
+                         "unreachable from user mode")
     return BlockTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
@@ -137,13 +145,27 @@ def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
 def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
     if arch != ARCH:
         return None
+    # RAM is 128 MiB at 0x40000000; its last 16 MiB hold page tables and UTCB
+    # frames (the kernel's own memory), so the kernel model's RAM ends there.
     return {
-        "ram_low": 0x40000000, "ram_high": 0x48000000,
+        "ram_low": 0x40000000, "ram_high": 0x47000000,
         "kernel_low": 0x40000000, "kernel_high": 0x40010000,
         "kip": 0x40010000,
         "utcb_area": 0x40040000, "utcb_area_log2": 18,
         "free_low": 0x40800000,
+        "pt_pool_low": 0x47000000, "pt_pool_high": 0x48000000,
+        "kernel_window": KERNEL_WINDOW,
     }
+
+
+@hookimpl
+def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> ArmPageTables | None:
+    if arch != ARCH:
+        return None
+    return ArmPageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                         ram=(layout["ram_low"], layout["pt_pool_high"]),
+                         window=layout["kernel_window"],
+                         kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
 @hookimpl

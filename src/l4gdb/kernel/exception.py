@@ -1,8 +1,10 @@
 """Exceptions and page faults of user threads.
 
-There are no address spaces yet (MMU off), so a page fault is a real fault,
-handled like any exception: an IPC to the thread's exception handler, or,
-without one, the thread is halted and the console says why.
+A page fault is an IPC to the thread's pager (X.2 page-fault protocol); the
+pager's reply maps (map/grant items, receive window = the whole address
+space) and the thread retries the access. Other exceptions are an IPC to
+the thread's exception handler. Without a pager / handler the thread is
+halted and the console says why.
 
 Messages (generic layout, tag first):
 * exception (label ``-5 << 4``): MR1 ip, MR2 sp, MR3 flags, MR4 exception
@@ -62,6 +64,19 @@ def raise_exception(k: Kernel, t: Tcb, trap: Trap) -> None:
     never = Timeout(NEVER)
     ipc.start_ipc(k, t, handler, handler, never, never, kind=IpcKind.EXCEPTION,
                   kmsg=build_message(k, t, trap))
+
+
+def page_fault(k: Kernel, t: Tcb, trap: Trap) -> None:
+    pager = t.pager
+    if pager == NILTHREAD or k.resolve(t, pager) is None:
+        ip = t.regs.get(k.arch.ip_reg, 0)
+        k.halt(t, f"unhandled page fault at ip={ip:#x} addr={trap.fault_addr:#x}")
+        return
+    k.event("pagefault", thread=t.global_id, addr=trap.fault_addr, access=trap.fault_access,
+            pager=pager)
+    never = Timeout(NEVER)
+    ipc.start_ipc(k, t, pager, pager, never, never, kind=IpcKind.PAGEFAULT,
+                  kmsg=build_message(k, t, trap), fault_access=trap.fault_access & 7)
 
 
 def apply_reply(k: Kernel, t: Tcb, words: list[int]) -> None:

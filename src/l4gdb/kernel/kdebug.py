@@ -41,7 +41,20 @@ class BufferConsole:
         return "".join(self.output)
 
 
-def _read(k: Kernel, addr: int, n: int) -> bytes | None:
+def _read(k: Kernel, addr: int, n: int, t: Tcb | None = None) -> bytes | None:
+    """n bytes at t's virtual address (flat: the address itself), through the
+    kernel window page by page when spaces have page tables."""
+    if k.paging is not None and t is not None:
+        out = bytearray()
+        while len(out) < n:
+            va = addr + len(out)
+            chunk = min(n - len(out), k.page_size - va % k.page_size)
+            ka = k.user_address(t, va, 4)
+            data = k.read_memory(ka, chunk) if ka is not None else None
+            if data is None:
+                return bytes(out) if out else None
+            out += data
+        return bytes(out)
     try:
         data = k.memory.read(addr & k.arch.word_mask, n)
     except Exception:          # a bad guest pointer must not take the host down
@@ -49,8 +62,8 @@ def _read(k: Kernel, addr: int, n: int) -> bytes | None:
     return bytes(data) if data is not None else None
 
 
-def read_cstring(k: Kernel, addr: int, limit: int = 256) -> bytes | None:
-    data = _read(k, addr, limit)
+def read_cstring(k: Kernel, addr: int, limit: int = 256, t: Tcb | None = None) -> bytes | None:
+    data = _read(k, addr, limit, t)
     if data is None:
         return None
     end = data.find(b"\0")
@@ -66,7 +79,7 @@ def sys_kdebug(k: Kernel, cur: Tcb, op: int, arg1: int, arg2: int) -> tuple[int,
         c = k.console.read_char()
         return (fail if c is None else c & 0xFF,)
     if op == KDebugOp.PrintString:
-        data = _read(k, arg1, min(arg2, MAX_STRING))
+        data = _read(k, arg1, min(arg2, MAX_STRING), cur)
         if data is None:
             return (fail,)
         k.console.write(data.decode("latin-1"))
@@ -76,7 +89,7 @@ def sys_kdebug(k: Kernel, cur: Tcb, op: int, arg1: int, arg2: int) -> tuple[int,
         k.thread_exit(cur, status)
         return (0,)
     if op == KDebugOp.Enter:
-        msg = read_cstring(k, arg1)
+        msg = read_cstring(k, arg1, t=cur)
         k.console.write(f"KDB: {'<bad address>' if msg is None else msg.decode('latin-1')}\n")
         return (0,)
     return (fail,)

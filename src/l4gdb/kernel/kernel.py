@@ -20,13 +20,17 @@ from .clock import Clock
 from .exregs import sys_exchange_registers
 from .kdebug import Console, Memory, sys_kdebug
 from .kip import (
+    FEATURES,
     MEM_CONVENTIONAL,
     MEM_RESERVED,
+    MMU_FEATURE,
     USER_BASE,
     KipInfo,
     MemoryDesc,
     build_kip,
 )
+from .mapping import MappingDb
+from .paging import PageTables, R, W, X
 from .schedule import Scheduler, sys_schedule, sys_thread_switch
 from .sigma0 import Sigma0
 from .snapshot import IpcRecord, KernelSnapshot, take_snapshot
@@ -61,7 +65,8 @@ class BootConfig:
 
 class Kernel:
     def __init__(self, arch: ArchInfo, config: BootConfig, memory: Memory, clock: Clock,
-                 console: Console, events: EventSink | None = None) -> None:
+                 console: Console, events: EventSink | None = None,
+                 paging: PageTables | None = None) -> None:
         self.arch = arch
         self.config = config
         self.memory = memory
@@ -70,6 +75,13 @@ class Kernel:
         self.events = events
         self.bits = arch.word_bits
         self.utcb_size = config.utcb_size or UTCB_WORDS * arch.word_size
+        self.paging = paging
+        page_log2 = paging.page_size_log2 if paging is not None else 12
+        self.mdb = MappingDb(paging, config.main_memory, page_log2)
+        self.page_size = 1 << page_log2
+        self._loaded_root = 0                 # page-table base the CPU uses
+        self._tlb_dirty = False
+        self._identity_utcbs: Space | None = None
         self.threads: dict[int, Tcb] = {}     # by thread number
         self.spaces: list[Space] = []
         self.sched = Scheduler()
@@ -116,7 +128,11 @@ class Kernel:
                 self.console.write(f"l4gdb: system call {trap.number} while idle, ignored\n")
                 return
             self._syscall(cur, trap.number)
-        elif trap.kind in (TrapKind.EXCEPTION, TrapKind.PAGEFAULT):
+        elif trap.kind is TrapKind.PAGEFAULT:
+            if cur is not None and not self.mdb.soft_fault(cur.space, trap.fault_addr,
+                                                           trap.fault_access & 7):
+                exception.page_fault(self, cur, trap)
+        elif trap.kind is TrapKind.EXCEPTION:
             if cur is not None:
                 exception.raise_exception(self, cur, trap)
         elif trap.kind is TrapKind.INTERRUPT:
@@ -183,14 +199,20 @@ class Kernel:
                        utcb_size=self.utcb_size, utcb_align_log2=align,
                        utcb_min_area_log2=min_area, kip_area_log2=c.kip_area_log2,
                        page_size_log2s=self.arch.page_size_log2s, memory=mem,
-                       root_ip=c.root_ip, root_sp=c.root_sp, main_memory=c.main_memory)
+                       root_ip=c.root_ip, root_sp=c.root_sp, main_memory=c.main_memory,
+                       features=FEATURES + ((MMU_FEATURE,) if self.paging is not None else ()))
 
     def _boot(self) -> None:
         c = self.config
-        self._writes.append((c.kip_addr, build_kip(self.kip_info, 1 << c.kip_area_log2)))
+        kip_at = c.kip_addr if self.paging is None else self.paging.kernel_address(c.kip_addr)
+        self._writes.append((kip_at, build_kip(self.kip_info, 1 << c.kip_area_log2)))
         s0_space = self.new_space(privileged=True, host=True)
+        s0_space.physical = True
         sigma0 = self.new_thread(ThreadId(SIGMA0_NO, 1).raw(self.bits), s0_space, name="sigma0")
-        sigma0.host = Sigma0(c.free_memory)
+        kip_end = c.kip_addr + (1 << c.kip_area_log2)
+        utcb_end = c.utcb_area_base + (1 << c.utcb_area_log2)
+        sigma0.host = Sigma0(c.free_memory, c.main_memory,
+                             (*c.reserved, (c.kip_addr, kip_end), (c.utcb_area_base, utcb_end)))
         sigma0.activated = True
         sigma0.state = State.WAITING
         sigma0.priority = ROOT_PRIORITY
@@ -199,6 +221,8 @@ class Kernel:
         root_space = self.new_space(privileged=True)
         root_space.kip_area = Fpage(c.kip_addr, c.kip_area_log2)
         root_space.utcb_area = Fpage(c.utcb_area_base, c.utcb_area_log2)
+        self._identity_utcbs = root_space        # the root's UTCB area is backed 1:1
+        self.setup_space(root_space)
         root_id = ThreadId(ROOT_NO, 1).raw(self.bits)
         root = self.new_thread(root_id, root_space, scheduler=root_id, name="root")
         root.priority = ROOT_PRIORITY
@@ -254,6 +278,67 @@ class Kernel:
             space.threads.remove(t)
         if not space.threads and space in self.spaces:
             self.spaces.remove(space)
+            self.mdb.delete_space(space)
+            if self.paging is not None and space.root:
+                self.paging.free_root(space.root)
+                space.root = 0
+            if self.paging is not None and space is not self._identity_utcbs:
+                for frame in space.utcb_frames.values():
+                    self.paging.free_frame(frame)
+            space.utcb_frames.clear()
+
+    # --- page tables ------------------------------------------------------------
+
+    def setup_space(self, space: Space) -> bool:
+        """An initialised space gets its tables and the KIP (SpaceControl, boot).
+        False when there is no kernel memory for them."""
+        if self.paging is None or space.root:
+            return True
+        try:
+            space.root = self.paging.new_root()
+        except MemoryError:
+            space.root = 0
+        if not space.root:
+            return False
+        kip = space.kip_area
+        self.paging.map(space.root, kip.base, self.config.kip_addr, kip.size_log2, R | X)
+        return True
+
+    def back_utcb(self, space: Space, utcb_addr: int) -> bool:
+        """Give the UTCB page at utcb_addr a frame (kernel memory), mapped read-write."""
+        if self.paging is None:
+            return True
+        page = utcb_addr & ~(self.page_size - 1)
+        if page in space.utcb_frames:
+            return True
+        if space is self._identity_utcbs:
+            frame = page
+        else:
+            got = self.paging.alloc_frame()
+            if got is None:
+                return False
+            frame = got
+        space.utcb_frames[page] = frame
+        if space.root:
+            self.paging.map(space.root, page, frame, (self.page_size - 1).bit_length(), R | W)
+        return True
+
+    def utcb_kaddr(self, t: Tcb) -> int:
+        """Where the kernel writes t's UTCB."""
+        if self.paging is None:
+            return t.utcb_addr
+        page = t.utcb_addr & ~(self.page_size - 1)
+        frame = t.space.utcb_frames.get(page)
+        if frame is None:
+            return 0
+        return self.paging.kernel_address(frame + (t.utcb_addr - page))
+
+    def user_address(self, t: Tcb, vaddr: int, access: int) -> int | None:
+        """Where the kernel reaches t's vaddr (flat: itself), None if t can't ``access`` it."""
+        if self.paging is None:
+            return vaddr
+        pa = self.mdb.translate(t.space, vaddr, access)
+        return None if pa is None else self.paging.kernel_address(pa)
 
     def renumber(self, t: Tcb, new_id: int) -> None:
         t.global_id = new_id
@@ -261,6 +346,7 @@ class Kernel:
             self.write_utcb(t, Tcr.MyGlobalId, [new_id])
 
     def init_utcb(self, t: Tcb, pager: int) -> None:
+        self.back_utcb(t.space, t.utcb_addr)
         t.utcb = Utcb(self.arch.word_size)
         t.activated = True
         self.write_utcb(t, Tcr.MyGlobalId, [t.global_id, 0, 0, pager, 0, 0, 0, 0, 0, 0, 0, 0])
@@ -307,8 +393,23 @@ class Kernel:
         for i, v in enumerate(values):
             t.utcb.words[index + i] = v & mask
         if t.host is None and t.activated:
-            addr = t.utcb_addr + index * self.arch.word_size
-            self._writes.append((addr, encode_words(values, self.arch.word_size)))
+            base = self.utcb_kaddr(t)
+            if base:
+                addr = base + index * self.arch.word_size
+                self._writes.append((addr, encode_words(values, self.arch.word_size)))
+
+    def read_memory(self, addr: int, n: int) -> bytes | None:
+        """Guest memory at a kernel address; None where the guest has none."""
+        try:
+            data = self.memory.read(addr & self.arch.word_mask, n)
+        except Exception:          # a bad guest pointer must not take the host down
+            return None
+        return bytes(data) if data is not None and len(data) == n else None
+
+    def write_memory(self, addr: int, data: bytes) -> None:
+        """Guest memory at a kernel address, written on the way out of this entry."""
+        if data:
+            self._writes.append((addr & self.arch.word_mask, bytes(data)))
 
     def set_results(self, t: Tcb, *values: int) -> None:
         mask = self.arch.word_mask
@@ -386,6 +487,11 @@ class Kernel:
         return min(times) if times else None
 
     def _resume(self, prev: Tcb | None) -> Resume:
+        if self.paging is not None:
+            tables = self.paging.take_writes()
+            if tables:
+                self._tlb_dirty = True
+                self._writes[:0] = tables
         writes = merge_writes(self._writes)
         self._writes = []
         if self.exit_status is not None:
@@ -400,8 +506,15 @@ class Kernel:
         wake_at = self.next_deadline(nxt)
         if nxt is None:
             return Resume(thread=None, writes=writes, wake_at_us=wake_at)
+        space_root = 0
+        root = nxt.space.root
+        if root and (root != self._loaded_root or self._tlb_dirty):
+            space_root = root          # switch (and flush the TLB) on the way out
+            self._loaded_root = root
+            self._tlb_dirty = False
         return Resume(thread=nxt.global_id, regs=dict(nxt.regs), utcb_addr=nxt.utcb_addr,
-                      tls=nxt.utcb_addr, writes=writes, wake_at_us=wake_at)
+                      tls=nxt.utcb_addr, space_root=space_root, writes=writes,
+                      wake_at_us=wake_at)
 
     def _internal_error(self, cur: Tcb | None, trap: Trap, exc: Exception) -> None:
         where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -432,8 +545,27 @@ def sys_system_clock(k: Kernel, cur: Tcb) -> tuple[int, ...]:
     return k.now & k.arch.word_mask, k.now >> k.bits
 
 
+UNMAP_FLUSH = 0x40
+
+
 def sys_unmap(k: Kernel, cur: Tcb, control: int) -> tuple[int, ...]:
-    # No mappings exist (MMU off): nothing to revoke; the fpages stay as given.
+    """Unmap/Flush/GetStatus of the fpages in MR0..MR(control & 0x3f).
+
+    Each fpage comes back with its rwx field replaced by the status bits
+    (referenced, written, executed). Flat (no page tables): nothing is
+    revoked and the fpages stay as given."""
+    if k.paging is None or cur.utcb is None:
+        return ()
+    n = (control & 0x3F) + 1
+    flush = bool(control & UNMAP_FLUSH)
+    out = []
+    for i in range(n):
+        raw = cur.utcb.words[i]
+        fp = Fpage.from_raw(raw)
+        status = k.mdb.unmap_fpage(cur.space, fp, flush) if not fp.is_nil else 0
+        out.append((raw & ~7) | (status & 7))
+    k.write_utcb(cur, 0, out)
+    k.event("unmap", thread=cur.global_id, count=n, flush=flush)
     return ()
 
 

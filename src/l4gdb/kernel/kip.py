@@ -16,6 +16,7 @@ API_VERSION_X2 = 0x84
 SUPPLIER = b"UKa "
 VERSION_STRING = "l4gdb"
 FEATURES = ("l4gdb-host",)
+MMU_FEATURE = "l4gdb-mmu"        # present when spaces have page tables (not flat)
 SYSTEM_BASE = 64
 USER_BASE = 96
 KERNEL_VER = 1 << 24            # ver 1, subver 0, subsubver 0
@@ -59,6 +60,7 @@ class KipInfo:
     schedule_precision_us: int = 1000
     internal_freq_khz: int = 1_000_000
     external_freq_khz: int = 62_500
+    features: tuple[str, ...] = FEATURES
 
     @property
     def bits(self) -> int:
@@ -140,7 +142,7 @@ def build_kip(info: KipInfo, page_size: int = 4096) -> bytes:
     off = (KERNEL_DESC_OFF + 12) * scale
     page[off:off + 4] = SUPPLIER
     off = (KERNEL_DESC_OFF + 16) * scale
-    strings = b"".join(s.encode() + b"\0" for s in (VERSION_STRING, *FEATURES)) + b"\0"
+    strings = b"".join(s.encode() + b"\0" for s in (VERSION_STRING, *info.features)) + b"\0"
     page[off:off + len(strings)] = strings
     assert off + len(strings) <= PROC_DESC_OFF * scale, "kernel descriptor overflow"
 

@@ -18,15 +18,24 @@ class Sigma0:
 
     Reply: one map item (t = 2) for the page(s), or a nil fpage on refusal.
     A page already given to a space is given again to that space only.
+
+    sigma0 is also the pager of the root task: a page fault (label
+    ``-2 << 4 | rwx``) in RAM outside the kernel's reserved ranges is answered
+    with the page mapped idempotently (same rule: one owner per page).
     """
 
-    def __init__(self, free: tuple[int, int]) -> None:
+    def __init__(self, free: tuple[int, int], ram: tuple[int, int] | None = None,
+                 reserved: tuple[tuple[int, int], ...] = ()) -> None:
         self.free_low, self.free_high = free       # [low, high)
+        self.ram = ram if ram is not None else free
+        self.reserved = reserved
         self.owner: dict[int, int] = {}            # page base -> space ident
 
     def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:
         bits = kernel.bits
         tag = MsgTag.from_raw(words[0])
+        if tag.label & ~0xF == kernel_label(KernelLabel.PAGEFAULT, bits) and tag.u >= 2:
+            return self._page_fault(kernel, sender, words[1])
         if tag.label != kernel_label(KernelLabel.SIGMA0, bits) or tag.u < 1:
             kernel.console.write(f"l4gdb: sigma0: unknown request label {tag.label:#x} "
                                  f"from {kernel.name_of(sender)}\n")
@@ -36,7 +45,8 @@ class Sigma0:
         owner = sender.space.ident
         if fp.size_log2 < PAGE_LOG2 or fp.size_log2 >= bits:
             base = None
-        elif raw >> 10 == (1 << (bits - 10)) - 1:
+        elif (raw >> 10) | ((1 << (fp.size_log2 - 10)) - 1) == (1 << (bits - 10)) - 1:
+            # base all ones (as far as the size leaves base bits): "any page"
             base = self._find_free(fp.size_log2)
         else:
             base = fp.base if self._grantable(fp.base, fp.size, owner) else None
@@ -47,6 +57,20 @@ class Sigma0:
         rights = fp.rights or 7
         kernel.event("sigma0_map", space=owner, base=base, size_log2=fp.size_log2)
         return self._reply(bits, base, Fpage(base, fp.size_log2, rights).raw(bits))
+
+    def _page_fault(self, kernel: Kernel, sender: Tcb, addr: int) -> list[int]:
+        bits = kernel.bits
+        page = addr & ~((1 << PAGE_LOG2) - 1)
+        owner = sender.space.ident
+        ok = (self.ram[0] <= page < self.ram[1]
+              and not any(lo <= page < hi for lo, hi in self.reserved)
+              and self.owner.get(page, owner) == owner)
+        if not ok:
+            kernel.console.write(f"l4gdb: sigma0: page fault of {kernel.name_of(sender)} at "
+                                 f"{addr:#x} refused\n")
+            return self._reply(bits, 0, NILPAGE)
+        self.owner[page] = owner
+        return self._reply(bits, page, Fpage(page, PAGE_LOG2, 7).raw(bits))
 
     @staticmethod
     def _reply(bits: int, snd_base: int, fpage: int) -> list[int]:

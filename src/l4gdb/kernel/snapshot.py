@@ -53,6 +53,8 @@ class SpaceView:
     utcb_area: tuple[int, int]
     redirector: int
     threads: tuple[int, ...]
+    page_table: int = 0                 # page-table base (0: flat, no tables)
+    mapped_pages: int = 0               # user pages in the mapping database
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ def take_snapshot(k: Kernel) -> KernelSnapshot:
         SpaceView(ident=s.ident, privileged=s.privileged,
                   kip_area=(s.kip_area.base, s.kip_area.size_log2),
                   utcb_area=(s.utcb_area.base, s.utcb_area.size_log2),
-                  redirector=s.redirector, threads=tuple(t.global_id for t in s.threads))
+                  redirector=s.redirector, threads=tuple(t.global_id for t in s.threads),
+                  page_table=s.root, mapped_pages=len(s.pages))
         for s in k.spaces)
     info = k.kip_info
     kip = {"address": k.config.kip_addr, "api_version": info.api_version,

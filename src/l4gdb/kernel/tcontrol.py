@@ -54,6 +54,8 @@ def _create(k: Kernel, cur: Tcb, dest: int, space_spec: int, scheduler: int, pag
             return k.fail(cur, Error.InvalidSpace, 0)
         if dont_change or not space_tcb.space.utcb_location_ok(utcb_location, k.utcb_size):
             return k.fail(cur, Error.UtcbArea, 0)
+    if pager != NILTHREAD and not k.back_utcb(space_tcb.space, utcb_location):
+        return k.fail(cur, Error.NoMem, 0)            # no kernel memory for its UTCB page
     space = k.new_space() if space_tcb is None else space_tcb.space
     t = k.new_thread(dest, space, scheduler=scheduler)
     if not dont_change:
@@ -80,10 +82,15 @@ def _modify(k: Kernel, cur: Tcb, t: Tcb, dest: int, space_spec: int, scheduler: 
         return k.fail(cur, Error.UtcbArea, 0)
     if scheduler != NILTHREAD and scheduler != dest and k.thread_by_global(scheduler) is None:
         return k.fail(cur, Error.InvalidScheduler, 0)
+    needs_utcb = (t.activated and space is not t.space) or (pager != NILTHREAD and not t.activated)
+    if needs_utcb and not k.back_utcb(space, loc):
+        return k.fail(cur, Error.NoMem, 0)
 
     t.utcb_addr = loc
     if space is not t.space:
         k.move_thread(t, space)
+        if t.activated and t.utcb is not None:
+            k.write_utcb(t, 0, list(t.utcb.words))    # the UTCB moves with the thread
     if dest != t.global_id:
         k.renumber(t, dest)
     if scheduler != NILTHREAD:

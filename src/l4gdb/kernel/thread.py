@@ -29,6 +29,7 @@ class IpcKind(enum.Enum):
     USER = "user"               # an Ipc/Lipc system call
     STARTUP = "startup"         # waiting for the start message from the pager
     EXCEPTION = "exception"     # kernel-made exception IPC on the thread's behalf
+    PAGEFAULT = "pagefault"     # kernel-made page-fault IPC to the thread's pager
 
 
 @dataclass
@@ -40,6 +41,25 @@ class IpcOp:
     rcv_timeout_us: int | None  # None = Never
     kind: IpcKind = IpcKind.USER
     kmsg: list[int] | None = None   # kernel-made message (tag first), not in the UTCB
+    fault_access: int = 0       # PAGEFAULT: rwx of the faulting access
+
+
+@dataclass(eq=False)
+class XferFault:
+    """A string copy stopped at a page of ``Tcb`` X that X's pager must map first.
+
+    X's own IPC is parked here while it makes the page-fault IPC; the copy
+    between ``sender`` and ``receiver`` is retried from the start when the
+    pager's reply has mapped the page."""
+
+    op: IpcOp | None
+    state: State
+    partner: int
+    partner_tcb: Tcb | None
+    send_seq: int
+    sender: Tcb
+    receiver: Tcb
+    offset: int
 
 
 class HostServer(Protocol):
@@ -74,6 +94,8 @@ class Tcb:
     host: HostServer | None = None
     host_reply: tuple[Tcb, list[int]] | None = None   # a host thread's answer to our send
     activated: bool = False
+    xfer: XferFault | None = None           # in a page-fault IPC inside a string copy
+    xfer_lock: Tcb | None = None            # receiver: the sender whose copy is pending
 
     # TCRs live in the UTCB (user code may write them); read the host copy.
     def _tcr(self, tcr: Tcr) -> int:

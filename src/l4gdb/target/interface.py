@@ -32,7 +32,8 @@ class Target(Protocol):
 class QemuTarget:
     """A ``Target`` on a fresh QEMU: ``QemuProcess`` for the lifecycle, ``RspClient``
     (``self.rsp``) for everything on the hot path. The machine starts halted at
-    its reset/entry point; call ``resume()`` to run it.
+    its reset/entry point; call ``resume()`` to run it. ``target_xml`` describes
+    the registers when QEMU's stub serves no description (MIPS in QEMU 7.2).
     """
 
     def __init__(
@@ -47,12 +48,14 @@ class QemuTarget:
         byteorder: str = "little",
         timeout: float = 10.0,
         log_path: str | os.PathLike[str] | None = None,
+        target_xml: bytes | None = None,
     ) -> None:
         self.qemu = QemuProcess(config, kernel, arch=arch, loaders=loaders, binary=binary,
                                 extra_args=extra_args, log_path=log_path).start()
         try:
             self.rsp = RspClient(self.qemu.gdb_port, timeout=timeout, byteorder=byteorder,
-                                 describe_failure=self.qemu.describe_failure)
+                                 describe_failure=self.qemu.describe_failure,
+                                 fallback_target_xml=target_xml)
         except BaseException:
             self.qemu.close()
             raise

@@ -87,7 +87,7 @@ class GdbStub:
 
     ``features`` are the target-description files by annex (``RspClient.features``);
     ``g_registers`` the registers the ``g`` packet carries, default the first
-    feature's (the core registers, as QEMU does).
+    feature's (the core registers, as QEMU does) and any numbered among them.
     """
 
     def __init__(
@@ -107,8 +107,12 @@ class GdbStub:
         _, regs = parse_target_xml(self.features.__getitem__)
         self._by_num = {r.regnum: r for r in regs}
         if g_registers is None:
+            # the first feature's registers (the core ones, as QEMU does) and any other
+            # numbered among them (MIPS: cp0's status, badvaddr, cause sit between lo/hi
+            # and pc), so the packet has no holes GDB would misread
             first = regs[0].feature if regs else ""
-            g_registers = [r.name for r in regs if r.feature == first]
+            last = max((r.regnum for r in regs if r.feature == first), default=-1)
+            g_registers = [r.name for r in regs if r.regnum <= last]
         by_name = {r.name: r for r in regs}
         self._g_regs = sorted((by_name[n] for n in g_registers), key=lambda r: r.regnum)
         self._listener = socket.create_server(("127.0.0.1", port))

@@ -1,11 +1,22 @@
 /*
- * l4gdb ARMv7-A kernel stub (QEMU virt, MMU off).
+ * l4gdb ARMv7-A kernel stub (QEMU virt, MMU on).
  *
  * This is not a kernel: every exception saves the user context into
  * l4k_entry_block and stops at l4k_trap_bp, where the Python host runs the
  * L4 semantics.  The host then writes l4k_exit_block and continues into
  * l4k_return, which loads that block and drops to user mode.
  * Layouts: docs/internals.md section 3.
+ *
+ * Memory (l4gdb_arm/mmu.py builds the per-space tables): TTBCR.N = 1, so
+ * TTBR0 (the space's own table, switched by the return path when the exit
+ * block names one) translates below 2 GiB, TTBR1 above. _start builds the
+ * TTBR1 table once -- the kernel window, all RAM at 0xC0000000, privileged
+ * only -- and a boot TTBR0 table mapping all RAM 1:1 for everybody (the
+ * flat world, kept while the exit block's ttbr0 is 0), then turns the MMU
+ * on before the first kernel entry. Every space's table maps this image at
+ * its link address too (the text page user read/execute, so that the
+ * preemption gate works from user mode; data privileged only), so nothing
+ * here changes address when spaces switch.
  */
         .syntax unified
         .arm
@@ -33,6 +44,11 @@
 #define MODE_ABT 0x17
 #define MODE_UND 0x1b
 #define PSR_T 0x20
+#define RAM_BASE 0x40000000
+#define RAM_MB 128
+#define WINDOW_L1_INDEX 0xC00           /* 0xC0000000 >> 20 */
+#define SECT_WINDOW 0x41E               /* section, AP=01 (privileged RW), XN, C, B */
+#define SECT_FLAT 0xC0E                 /* section, AP=11 (all may read/write), executable */
 
         .section .text.vectors, "ax"
         .balign 32
@@ -246,6 +262,39 @@ _start:
         strlo   r2, [r0], #4
         blo     1b
 
+        /* kernel window: VA 0xC0000000 + n MB -> RAM_BASE + n MB */
+        ldr     r0, =l4k_ttbr1_table + WINDOW_L1_INDEX * 4
+        ldr     r1, =RAM_BASE | SECT_WINDOW
+        mov     r2, #RAM_MB
+1:      str     r1, [r0], #4
+        add     r1, r1, #0x100000
+        subs    r2, r2, #1
+        bne     1b
+        /* boot TTBR0: all RAM identity with full access -- the flat world of a
+         * kernel without page tables (exit blocks with ttbr0 = 0 keep it) */
+        ldr     r0, =l4k_boot_ttbr0
+        add     r3, r0, #(RAM_BASE >> 20) * 4
+        ldr     r1, =RAM_BASE | SECT_FLAT
+        mov     r2, #RAM_MB
+1:      str     r1, [r3], #4
+        add     r1, r1, #0x100000
+        subs    r2, r2, #1
+        bne     1b
+        mov     r1, #1
+        mcr     p15, 0, r1, c2, c0, 2   @ TTBCR: N = 1
+        mcr     p15, 0, r1, c3, c0, 0   @ DACR: domain 0 = client (permissions checked)
+        mcr     p15, 0, r0, c2, c0, 0   @ TTBR0
+        ldr     r1, =l4k_ttbr1_table
+        mcr     p15, 0, r1, c2, c0, 1   @ TTBR1
+        mov     r1, #0
+        mcr     p15, 0, r1, c8, c7, 0   @ TLBIALL
+        dsb
+        isb
+        mrc     p15, 0, r1, c1, c0, 0   @ SCTLR.M: MMU on
+        orr     r1, r1, #1
+        mcr     p15, 0, r1, c1, c0, 0
+        isb
+
         cps     #MODE_UND
         ldr     sp, =und_stack_top
         cps     #MODE_ABT
@@ -276,6 +325,18 @@ l4k_exit_block:
 l4k_current_utcb:
         .space  4
         .size   l4k_current_utcb, 4
+
+        .section .bss.l4k_tables, "aw", %nobits
+        .balign 16384
+        .global l4k_ttbr1_table
+l4k_ttbr1_table:
+        .space  16384
+        .size   l4k_ttbr1_table, 16384
+        .balign 8192
+        .global l4k_boot_ttbr0
+l4k_boot_ttbr0:
+        .space  8192
+        .size   l4k_boot_ttbr0, 8192
 
         .section .bss.l4k_stacks, "aw", %nobits
         .balign 8

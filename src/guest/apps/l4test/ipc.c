@@ -268,10 +268,59 @@ void ipc_tests(void)
     cancellation();
     selection();
     thread_kill_all();
-    skip(G, "inter-space-transfer", "needs address spaces");
-    skip(G, "from-global", "needs address spaces");
-    skip(G, "pagefault-cancelled", "needs page faults");
-    skip(G, "string-transfer", "needs string items");
-    skip(G, "string-pagefault", "needs string items");
+    space_ipc_tests();
     skip(G, "xcpu", "needs a second processor");
+}
+
+/* ---- across address spaces ---- */
+static void space_receive_record(void)
+{
+    L4_ThreadId_t from;
+    L4_MsgTag_t tag = L4_Wait_Timeout(ms(2000), &from);
+    shared_word = L4_IpcFailed(tag) ? 0 : L4_Label(tag);
+    shared_tid.raw = from.raw;
+    L4_LoadMR(0, L4_MsgTagMake(0x99, 0, 0).raw);
+    L4_Send_Timeout(main_tid, ms(2000));
+}
+
+void space_ipc_tests(void)
+{
+    if (!mmu) {
+        skip(G, "inter-space-transfer", "needs address spaces with page tables");
+        skip(G, "from-global", "needs address spaces with page tables");
+        return;
+    }
+    pager_reset(0);
+    L4_ThreadId_t t = space_spawn(sender_0_to_63);
+    L4_Word_t first_bad = 64;
+    for (L4_Word_t n = 0; n < 64; n++) {
+        clear_mrs();
+        L4_MsgTag_t tag = L4_Receive_Timeout(t, ms(2000));
+        if ((L4_IpcFailed(tag) || !words_ok(tag, 0xf00f, n, 0)) && first_bad == 64)
+            first_bad = n;
+    }
+    check(G, "inter-space-transfer", first_bad == 64, "first bad message has %lu words",
+          first_bad);
+    space_kill(t);
+
+    shared_word = 0;
+    shared_tid.raw = 0;
+    t = space_spawn(space_receive_record);
+    wait_state(t, L4_SchedResultWaiting);
+    L4_LoadMR(0, L4_MsgTagMake(0x77, 0, 0).raw);
+    L4_MsgTag_t sent = L4_Send_Timeout(t, ms(2000));
+    L4_ThreadId_t from;
+    L4_MsgTag_t back = L4_Wait_Timeout(ms(2000), &from);
+    check(G, "inter-space-send", L4_IpcSucceeded(sent) && shared_word == 0x77,
+          "tag 0x%lx, receiver saw label 0x%lx", sent.raw, shared_word);
+    check(G, "from-global", shared_tid.raw == main_tid.raw,
+          "receiver saw from 0x%lx, our global id 0x%lx", shared_tid.raw, main_tid.raw);
+    check(G, "from-global-reply", L4_IpcSucceeded(back) && from.raw == t.raw,
+          "we saw from 0x%lx, its global id 0x%lx", from.raw, t.raw);
+    L4_LoadMR(0, 0);
+    expect_error("local-id-other-space", L4_Send_Timeout((L4_ThreadId_t){ .raw = SPACE_UTCB },
+                                                         L4_ZeroTime),
+                 SEND_ERR(L4_ErrNonExist));
+    space_kill(t);
+    pager_stop();
 }

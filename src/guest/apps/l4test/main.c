@@ -4,10 +4,15 @@
 int main(void)
 {
     threads_init();
+    spaces_init();
     kip_tests();
     ipc_tests();
     exreg_tests();
     tcontrol_tests();
+    mem_tests();
+    sigma0_tests();
+    string_tests();
+    pagefault_tests();
     schedule_tests();       /* last: it changes priorities */
     return summary();
 }

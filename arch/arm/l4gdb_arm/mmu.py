@@ -1,0 +1,218 @@
+"""ARMv7-A short-descriptor page tables, built by the host in guest RAM.
+
+Virtual memory of every space (TTBCR.N = 1):
+
+* below 2 GiB, through TTBR0: the space's own table (8 KiB L1, 1 KiB coarse
+  L2 tables, 4 KiB small pages). The MB holding the kernel image
+  (0x40000000) has an L2 table in every space whose first 64 KiB map the
+  kernel image itself at its link address (privileged only, except the
+  text page, user read/execute for the preemption gate), so the
+  vectors, stubs, stacks and the entry/exit blocks are where the host's
+  symbols say in every space; user pages may share the rest of that MB.
+* from 2 GiB up, through TTBR1: one global table built by ``kernel.S`` at
+  boot, the *kernel window*: all RAM at 0xC0000000 + (pa - 0x40000000),
+  privileged read-write, never executable. Every table update and every
+  UTCB or string-copy write the kernel makes goes through that window, so it
+  works whichever space the CPU is in.
+
+Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
+``pt_pool_high`` in the memory layout) that sigma0 never hands out. Fresh
+pool memory is zero (QEMU's RAM); a freed table is cleared (through the
+write list) before it is used again.
+"""
+
+from __future__ import annotations
+
+PAGE = 0x1000
+L1_SIZE = 0x2000                 # TTBCR.N = 1: 2048 entries
+L2_SIZE = 0x400                  # 256 entries
+USER_TOP = 0x8000_0000           # TTBR1 from here on
+
+# Small-page descriptor bits.
+SMALL = 0x2
+XN = 0x1
+CB = 0xC                         # normal memory, write-back
+AP_PRIV_RW = 0x10                # AP[1:0] = 01: privileged RW, user none
+AP_USER_RO = 0x20                # 10: privileged RW, user read-only
+AP_USER_RW = 0x30                # 11: full access
+COARSE = 0x1                     # L1: coarse page table, domain 0
+
+
+def small_entry(paddr: int, rights: int) -> int:
+    """User page with L4 rwx rights (4 r, 2 w, 1 x); 0 = no entry."""
+    if not rights & 7:
+        return 0
+    ap = AP_USER_RW if rights & 2 else AP_USER_RO
+    return (paddr & ~0xFFF) | SMALL | CB | ap | (0 if rights & 1 else XN)
+
+
+def entry_rights(entry: int) -> int:
+    """L4 rights user code has through a small-page entry."""
+    if entry & 3 not in (2, 3):
+        return 0
+    ap = entry & 0x30
+    if ap == AP_USER_RW:
+        r = 6
+    elif ap == AP_USER_RO:
+        r = 4
+    else:
+        return 0
+    return r | (0 if entry & XN else 1)
+
+
+class ArmPageTables:
+    """:class:`l4gdb.kernel.paging.PageTables` for ARMv7 short descriptors."""
+
+    page_size_log2 = 12
+
+    def __init__(self, pool: tuple[int, int], ram: tuple[int, int], window: int,
+                 kernel_image: tuple[int, int]) -> None:
+        self.pool_low, self.pool_high = pool
+        self.ram_low, self.ram_high = ram
+        self.window = window
+        self.kernel_image = kernel_image
+        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
+        self._next = pool[0]
+        self._free_l1: list[int] = []
+        self._free_l2: list[int] = []
+        self._l1: dict[int, dict[int, int]] = {}      # root -> {L1 index: L2 table}
+        self._l2: dict[int, list[int]] = {}           # L2 table -> 256 entries
+        self._writes: dict[int, int] = {}               # kernel address -> word
+        self._free_frames: list[int] = []
+
+    # --- memory -------------------------------------------------------------
+    def kernel_address(self, paddr: int) -> int:
+        if not self.ram_low <= paddr < self.ram_high:
+            raise ValueError(f"{paddr:#x} is outside the kernel window")
+        return paddr - self.ram_low + self.window
+
+    def _put(self, paddr: int, value: int) -> None:
+        self._writes[self.kernel_address(paddr)] = value
+
+    def _bump(self, size: int) -> int:
+        base = (self._next + size - 1) & ~(size - 1)
+        if base + size > self.pool_high:
+            raise MemoryError("page-table pool exhausted")
+        self._next = base + size
+        return base
+
+    def alloc_frame(self) -> int | None:
+        if self._free_frames:
+            frame = self._free_frames.pop()
+            for off in range(0, PAGE, 4):       # nothing of its last owner stays
+                self._put(frame + off, 0)
+            return frame
+        try:
+            return self._bump(PAGE)
+        except MemoryError:
+            return None
+
+    def free_frame(self, paddr: int) -> None:
+        self._free_frames.append(paddr)
+
+    def _alloc_l2(self) -> int:
+        if not self._free_l2:
+            page = self._bump(PAGE)
+            self._free_l2 = [page + i * L2_SIZE for i in range(PAGE // L2_SIZE)][::-1]
+        table = self._free_l2.pop()
+        self._l2[table] = [0] * 256
+        return table
+
+    def take_writes(self) -> list[tuple[int, bytes]]:
+        """The updates as few (address, bytes) runs: adjacent words joined."""
+        words, self._writes = self._writes, {}
+        out: list[tuple[int, bytes]] = []
+        start = prev = None
+        run: list[int] = []
+        for addr in sorted(words):
+            if prev is not None and addr == prev + 4:
+                run.append(words[addr])
+            else:
+                if run:
+                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+                start, run = addr, [words[addr]]
+            prev = addr
+        if run:
+            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+        return out
+
+    # --- spaces ---------------------------------------------------------------
+    def new_root(self) -> int:
+        try:
+            root = self._free_l1.pop() if self._free_l1 else self._bump(L1_SIZE)
+        except MemoryError:
+            return 0
+        self._l1[root] = {}
+        lo, hi = self.kernel_image
+        for va in range(lo & ~0xFFF, hi, PAGE):
+            self._set(root, va, va | SMALL | CB | AP_PRIV_RW)
+        # The text page (vectors and stubs, no data: kernel.ld puts data on the
+        # next page) is user read/execute: the host enters the kernel from a CPU
+        # stopped in user mode by pointing it at the preemption gate (an svc).
+        self._set(root, lo & ~0xFFF, (lo & ~0xFFF) | SMALL | CB | AP_USER_RO)
+        return root
+
+    def free_root(self, root: int) -> None:
+        tables = self._l1.pop(root, None)
+        if tables is None:
+            return
+        for index, table in tables.items():
+            entries = self._l2.pop(table)
+            for i, e in enumerate(entries):
+                if e:
+                    self._put(table + 4 * i, 0)
+            self._put(root + 4 * index, 0)
+            self._free_l2.append(table)
+        self._free_l1.append(root)
+
+    def _table(self, root: int, vaddr: int, create: bool) -> int | None:
+        tables = self._l1[root]
+        index = vaddr >> 20
+        table = tables.get(index)
+        if table is None and create:
+            table = self._alloc_l2()
+            tables[index] = table
+            self._put(root + 4 * index, table | COARSE)
+        return table
+
+    def _set(self, root: int, vaddr: int, entry: int) -> None:
+        table = self._table(root, vaddr, create=bool(entry))
+        if table is None:
+            return
+        i = (vaddr >> 12) & 0xFF
+        if self._l2[table][i] != entry:
+            self._l2[table][i] = entry
+            self._put(table + 4 * i, entry)
+
+    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
+        if root not in self._l1:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if va >= USER_TOP or self._kernel(va):
+                continue
+            self._set(root, va, small_entry(paddr + off, rights))
+
+    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
+        if root not in self._l1:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if va < USER_TOP and not self._kernel(va):
+                self._set(root, va, 0)
+
+    def _kernel(self, vaddr: int) -> bool:
+        lo, hi = self.kernel_image
+        return lo <= vaddr < hi
+
+    def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
+        if root not in self._l1 or vaddr >= USER_TOP:
+            return None
+        table = self._l1[root].get(vaddr >> 20)
+        if table is None:
+            return None
+        entry = self._l2[table][(vaddr >> 12) & 0xFF]
+        rights = entry_rights(entry)
+        if not rights:
+            return None
+        return (entry & ~0xFFF) | (vaddr & 0xFFF), rights

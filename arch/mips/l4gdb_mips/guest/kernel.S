@@ -1,0 +1,451 @@
+/*
+ * l4gdb MIPS32r2 kernel stub (QEMU Malta, 24Kf, little endian).
+ *
+ * This is not a kernel: every exception saves the user context into
+ * l4k_entry_block and stops at l4k_trap_bp, where the Python host runs the
+ * L4 semantics.  The host then writes l4k_exit_block and continues into
+ * l4k_return, which loads that block and erets to user mode.
+ * Layouts: docs/internals.md section 3 and section 4 "MIPS".
+ *
+ * The stub runs in kseg0 with Status.EXL = 1 from the exception to the eret,
+ * so it is never interrupted and never takes a TLB exception: everything it
+ * touches is in kseg0.  User memory (kuseg) is mapped 1:1 onto RAM by four
+ * wired, global 2 x 16 MiB TLB entries set up at boot, so a user address is
+ * also its physical address and the stub reaches it at address + 0x80000000.
+ *
+ * The user's UTCB pointer travels in k1 ($27): the return path loads it from
+ * the exit block's tls word right before eret, and every kernel entry goes
+ * through that path, so user code always finds it there (o32 reserves k0/k1
+ * for the kernel: compilers never allocate them).  QEMU's 24Kf has no
+ * UserLocal register (Config3.ULRI = 0), so `rdhwr $29` would trap.
+ */
+        .set    noreorder
+        .set    noat
+        .set    mips32r2
+
+        /* entry block word offsets (bytes) */
+#define EB_KIND 0
+#define EB_DETAIL 4
+#define EB_FAR 8
+#define EB_FSR 12
+#define EB_R(n) ((4 + (n)) * 4)
+#define EB_LO (36*4)
+#define EB_HI (37*4)
+#define EB_PC (38*4)
+#define EB_STATUS (39*4)
+#define EB_UTCB (40*4)
+#define EB_UTCB_COPY (48*4)
+        /* exit block word offsets (bytes) */
+#define XB_R(n) ((n) * 4)
+#define XB_LO (32*4)
+#define XB_HI (33*4)
+#define XB_PC (34*4)
+#define XB_STATUS (35*4)
+#define XB_TLS (36*4)
+#define XB_CUR_UTCB (37*4)
+#define XB_SPACE (38*4)
+#define XB_NCOPY (39*4)
+#define XB_RECORDS (40*4)
+#define XB_SIZE 1536
+#define UTCB_WORDS 128
+
+#define KSEG0 0x80000000
+#define RAM_SIZE 0x08000000             /* 128 MiB: qemu-configs/mips-malta.cfg */
+#define USER_STATUS 0x00000012          /* KSU = user, EXL: eret drops to user, IE = 0 */
+#define ST_EXL 0x00000002
+#define EXC_SYS 8
+#define EXC_TLBL 2
+#define PREEMPT_NUMBER 0xffffff         /* v0 of the syscall at l4k_preempt_gate */
+#define WIRED 4                         /* TLB entries mapping kuseg 0..128 MiB */
+#define PAGEMASK_16M 0x01ffe000
+#define ENTRYLO_FLAGS 0x1f              /* C = 3 (cacheable), D, V, G */
+
+        /* CP0 registers */
+#define C0_INDEX $0
+#define C0_ENTRYLO0 $2
+#define C0_ENTRYLO1 $3
+#define C0_PAGEMASK $5
+#define C0_WIRED $6
+#define C0_BADVADDR $8
+#define C0_ENTRYHI $10
+#define C0_STATUS $12
+#define C0_CAUSE $13
+#define C0_EPC $14
+#define C0_CONFIG $16
+
+/*
+ * Exception vectors at EBASE = 0x80000000 (Status.BEV = 0): TLB refill at
+ * +0x000, everything else at +0x180 (+0x200 only with Cause.IV, never set).
+ * Each loads k0 = l4k_entry_block and joins entry_save, which tells the
+ * cases apart by Cause.ExcCode.
+ */
+        .section .text.vectors, "ax"
+        .global l4k_vectors
+l4k_vectors:
+vec_refill:
+        lui     $26, %hi(l4k_entry_block)
+        j       entry_save
+        addiu   $26, $26, %lo(l4k_entry_block)
+
+        .org    0x180
+vec_general:
+        lui     $26, %hi(l4k_entry_block)
+        j       entry_save
+        addiu   $26, $26, %lo(l4k_entry_block)
+
+        .org    0x200
+vec_interrupt:
+        lui     $26, %hi(l4k_entry_block)
+        j       entry_save
+        addiu   $26, $26, %lo(l4k_entry_block)
+
+        .text
+        .balign 4
+/* k0 = l4k_entry_block.  Save r1..r25, r28..r31, lo, hi; k0/k1 are the
+ * kernel's (saved as 0), r0 is 0. */
+entry_save:
+        sw      $1, EB_R(1)($26)
+        sw      $2, EB_R(2)($26)
+        sw      $3, EB_R(3)($26)
+        sw      $4, EB_R(4)($26)
+        sw      $5, EB_R(5)($26)
+        sw      $6, EB_R(6)($26)
+        sw      $7, EB_R(7)($26)
+        sw      $8, EB_R(8)($26)
+        sw      $9, EB_R(9)($26)
+        sw      $10, EB_R(10)($26)
+        sw      $11, EB_R(11)($26)
+        sw      $12, EB_R(12)($26)
+        sw      $13, EB_R(13)($26)
+        sw      $14, EB_R(14)($26)
+        sw      $15, EB_R(15)($26)
+        sw      $16, EB_R(16)($26)
+        sw      $17, EB_R(17)($26)
+        sw      $18, EB_R(18)($26)
+        sw      $19, EB_R(19)($26)
+        sw      $20, EB_R(20)($26)
+        sw      $21, EB_R(21)($26)
+        sw      $22, EB_R(22)($26)
+        sw      $23, EB_R(23)($26)
+        sw      $24, EB_R(24)($26)
+        sw      $25, EB_R(25)($26)
+        sw      $28, EB_R(28)($26)
+        sw      $29, EB_R(29)($26)
+        sw      $30, EB_R(30)($26)
+        sw      $31, EB_R(31)($26)
+        sw      $0, EB_R(0)($26)
+        sw      $0, EB_R(26)($26)
+        sw      $0, EB_R(27)($26)
+        mflo    $8
+        sw      $8, EB_LO($26)
+        mfhi    $8
+        sw      $8, EB_HI($26)
+
+        mfc0    $8, C0_EPC              /* t0 = EPC */
+        mfc0    $9, C0_CAUSE            /* t1 = Cause */
+        mfc0    $10, C0_BADVADDR        /* t2 = BadVAddr */
+        mfc0    $11, C0_STATUS          /* t3 = Status */
+        ins     $11, $0, 1, 1           /* the user's view: EXL clear */
+        sw      $11, EB_STATUS($26)
+        sw      $9, EB_FSR($26)         /* fsr = Cause, every kind */
+        ext     $12, $9, 2, 5           /* t4 = ExcCode */
+
+        li      $13, EXC_SYS
+        bne     $12, $13, 1f
+        addiu   $13, $12, -1
+        bgez    $9, exc_syscall         /* Cause.BD clear */
+        nop
+        /* a syscall in a branch delay slot: EPC is the branch, so there is no
+         * "after the syscall" to resume at; reported as exception 8 instead */
+1:      sltiu   $13, $13, 3             /* 1 Mod, 2 TLBL, 3 TLBS */
+        bnez    $13, exc_tlb
+        nop
+        beqz    $12, exc_interrupt
+        nop
+
+        /* anything else (address error, reserved instruction, break, ...) */
+        li      $14, 2
+        sw      $14, EB_KIND($26)
+        sw      $12, EB_DETAIL($26)
+        sw      $10, EB_FAR($26)
+        b       save_utcb
+        sw      $8, EB_PC($26)          /* the faulting instruction */
+
+exc_syscall:
+        li      $14, 1
+        sw      $14, EB_KIND($26)
+        sw      $2, EB_DETAIL($26)      /* the number is in v0 */
+        sw      $0, EB_FAR($26)
+        addiu   $8, $8, 4               /* resume after the syscall */
+        b       save_utcb
+        sw      $8, EB_PC($26)
+
+exc_tlb:
+        li      $14, 4                  /* data access */
+        li      $13, EXC_TLBL
+        bne     $12, $13, 1f
+        nop
+        bne     $10, $8, 1f             /* a TLBL at the pc itself: fetch */
+        nop
+        li      $14, 3
+1:      sw      $14, EB_KIND($26)
+        sw      $12, EB_DETAIL($26)
+        sw      $10, EB_FAR($26)
+        b       save_utcb
+        sw      $8, EB_PC($26)
+
+exc_interrupt:                          /* never enabled; reported all the same */
+        li      $14, 5
+        sw      $14, EB_KIND($26)
+        ext     $13, $9, 8, 8           /* Cause.IP */
+        sw      $13, EB_DETAIL($26)
+        sw      $0, EB_FAR($26)
+        sw      $8, EB_PC($26)
+        /* fall through */
+
+/* Copy the current UTCB after the block so the host gets MRs with the trap.
+ * l4k_current_utcb is a user address (= physical): read it through kseg0,
+ * only when it lies inside RAM. */
+save_utcb:
+        la      $26, l4k_entry_block
+        la      $8, l4k_current_utcb
+        lw      $9, 0($8)
+        li      $10, RAM_SIZE - UTCB_WORDS * 4
+        sltu    $10, $10, $9            /* outside RAM */
+        andi    $11, $9, 3              /* misaligned */
+        or      $10, $10, $11
+        bnez    $10, 2f                 /* either: no copy */
+        nop
+        beqz    $9, 2f
+        nop
+        sw      $9, EB_UTCB($26)
+        li      $10, KSEG0
+        or      $9, $9, $10
+        addiu   $10, $26, EB_UTCB_COPY
+        addiu   $11, $9, UTCB_WORDS * 4
+1:      lw      $12, 0($9)
+        lw      $13, 4($9)
+        lw      $14, 8($9)
+        lw      $15, 12($9)
+        sw      $12, 0($10)
+        sw      $13, 4($10)
+        sw      $14, 8($10)
+        sw      $15, 12($10)
+        addiu   $9, $9, 16
+        bne     $9, $11, 1b
+        addiu   $10, $10, 16
+        b       l4k_trap_bp
+        nop
+2:      sw      $0, EB_UTCB($26)
+
+        .global l4k_trap_bp
+l4k_trap_bp:
+        nop                             /* the host's breakpoint */
+
+/*
+ * Return path.  Also entered directly by the host (continue at l4k_return)
+ * after the boot entry; the CPU is in kernel mode with EXL set.
+ */
+        .global l4k_return
+l4k_return:
+        la      $26, l4k_exit_block
+
+        /* copy records: dest, nwords, words...; dest is a user address (=
+         * physical, written through kseg0).  Stop at a record that would run
+         * past the block; skip one whose destination is not word-aligned RAM. */
+        lw      $8, XB_NCOPY($26)       /* t0 = records left */
+        addiu   $9, $26, XB_RECORDS     /* t1 = record */
+        addiu   $10, $26, XB_SIZE       /* t2 = end of the block */
+        li      $11, RAM_SIZE           /* t3 */
+        li      $24, KSEG0              /* t8 */
+copy_record:
+        beqz    $8, copy_done
+        addiu   $8, $8, -1
+        addiu   $12, $9, 8
+        sltu    $13, $10, $12
+        bnez    $13, copy_done          /* header past the end */
+        nop
+        lw      $12, 0($9)              /* t4 = dest */
+        lw      $13, 4($9)              /* t5 = nwords */
+        addiu   $9, $9, 8
+        sltiu   $14, $13, XB_SIZE / 4
+        beqz    $14, copy_done          /* absurd count */
+        sll     $14, $13, 2             /* t6 = bytes */
+        addu    $15, $9, $14            /* t7 = next record */
+        sltu    $25, $10, $15
+        bnez    $25, copy_done          /* data past the end */
+        addu    $16, $12, $14           /* s0 = dest end */
+        sltu    $25, $11, $16           /* RAM_SIZE < dest end */
+        sltu    $17, $16, $12           /* wrapped */
+        or      $25, $25, $17
+        andi    $17, $12, 3
+        or      $25, $25, $17
+        bnez    $25, copy_record        /* not ours to write: skip it */
+        move    $9, $15
+        subu    $9, $15, $14            /* back to the data */
+        or      $12, $12, $24           /* kseg0 alias of dest */
+1:      beq     $9, $15, copy_record
+        nop
+        lw      $17, 0($9)
+        addiu   $9, $9, 4
+        sw      $17, 0($12)
+        b       1b
+        addiu   $12, $12, 4
+copy_done:
+
+        lw      $8, XB_CUR_UTCB($26)
+        la      $9, l4k_current_utcb
+        sw      $8, 0($9)
+        lw      $8, XB_SPACE($26)       /* space_root: the ASID (0 = unchanged) */
+        beqz    $8, 1f
+        nop
+        mfc0    $9, C0_ENTRYHI
+        ins     $9, $8, 0, 8
+        mtc0    $9, C0_ENTRYHI
+        ehb
+1:
+        la      $9, l4k_entry_block
+        li      $8, -1
+        sw      $8, EB_KIND($9)         /* "not in the kernel" marker for the host */
+
+        lw      $8, XB_PC($26)
+        mtc0    $8, C0_EPC
+        li      $8, USER_STATUS         /* nothing of the block's status word reaches Status */
+        mtc0    $8, C0_STATUS
+        lw      $8, XB_LO($26)
+        mtlo    $8
+        lw      $8, XB_HI($26)
+        mthi    $8
+        ehb
+
+        lw      $1, XB_R(1)($26)
+        lw      $2, XB_R(2)($26)
+        lw      $3, XB_R(3)($26)
+        lw      $4, XB_R(4)($26)
+        lw      $5, XB_R(5)($26)
+        lw      $6, XB_R(6)($26)
+        lw      $7, XB_R(7)($26)
+        lw      $8, XB_R(8)($26)
+        lw      $9, XB_R(9)($26)
+        lw      $10, XB_R(10)($26)
+        lw      $11, XB_R(11)($26)
+        lw      $12, XB_R(12)($26)
+        lw      $13, XB_R(13)($26)
+        lw      $14, XB_R(14)($26)
+        lw      $15, XB_R(15)($26)
+        lw      $16, XB_R(16)($26)
+        lw      $17, XB_R(17)($26)
+        lw      $18, XB_R(18)($26)
+        lw      $19, XB_R(19)($26)
+        lw      $20, XB_R(20)($26)
+        lw      $21, XB_R(21)($26)
+        lw      $22, XB_R(22)($26)
+        lw      $23, XB_R(23)($26)
+        lw      $24, XB_R(24)($26)
+        lw      $25, XB_R(25)($26)
+        lw      $28, XB_R(28)($26)
+        lw      $29, XB_R(29)($26)
+        lw      $30, XB_R(30)($26)
+        lw      $31, XB_R(31)($26)
+        lw      $27, XB_TLS($26)        /* k1: the user's UTCB pointer */
+        eret
+
+/* Preemption gate.  The host switches threads only from inside the kernel;
+ * to get there from a CPU it stopped in user mode it points the pc at the
+ * kuseg alias of this code (user mode cannot execute kseg0) and continues:
+ * the syscall is a kernel entry like any other, with a number (v0) no L4
+ * call uses.  Position independent: it runs at its alias. */
+        .global l4k_preempt_gate
+        .balign 4
+l4k_preempt_gate:
+        lui     $2, PREEMPT_NUMBER >> 16
+        ori     $2, $2, PREEMPT_NUMBER & 0xffff
+        syscall
+        b       l4k_preempt_gate
+        nop
+
+/* Boot: Status, exception base, TLB (kuseg 1:1 onto RAM), bss, then a kind-0
+ * entry.  QEMU Malta's boot loader jumps here in kseg0 with ERL and BEV set. */
+        .global _start
+_start:
+        li      $8, ST_EXL              /* kernel mode, EXL, BEV = ERL = IE = 0 */
+        mtc0    $8, C0_STATUS
+        mtc0    $0, C0_CAUSE            /* IV = 0: interrupts use +0x180 */
+        li      $8, KSEG0
+        mtc0    $8, $15, 1              /* EBase */
+        ehb
+
+        /* Invalidate every TLB entry: distinct kseg0 VPN2s never match. */
+        mfc0    $8, $16, 1              /* Config1 */
+        ext     $9, $8, 25, 6           /* MMUSize - 1 */
+        addiu   $9, $9, 1
+        mtc0    $0, C0_WIRED
+        mtc0    $0, C0_PAGEMASK
+        mtc0    $0, C0_ENTRYLO0
+        mtc0    $0, C0_ENTRYLO1
+        move    $10, $0
+        li      $11, KSEG0
+1:      mtc0    $10, C0_INDEX
+        sll     $12, $10, 13
+        addu    $12, $12, $11
+        mtc0    $12, C0_ENTRYHI
+        ehb
+        tlbwi
+        addiu   $10, $10, 1
+        bne     $10, $9, 1b
+        nop
+
+        /* Wired entries 0..3: VA i*32 MiB -> PA same, two 16 MiB pages,
+         * global (any ASID), cacheable, dirty (writable), valid. */
+        li      $8, WIRED
+        mtc0    $8, C0_WIRED
+        li      $8, PAGEMASK_16M
+        mtc0    $8, C0_PAGEMASK
+        move    $10, $0
+2:      mtc0    $10, C0_INDEX
+        sll     $12, $10, 25            /* VA = PA of the pair */
+        mtc0    $12, C0_ENTRYHI
+        srl     $13, $12, 12            /* PFN */
+        sll     $13, $13, 6
+        ori     $13, $13, ENTRYLO_FLAGS
+        mtc0    $13, C0_ENTRYLO0
+        lui     $14, 4                  /* + 16 MiB: (PFN + 0x1000) << 6 */
+        addu    $13, $13, $14
+        mtc0    $13, C0_ENTRYLO1
+        ehb
+        tlbwi
+        addiu   $10, $10, 1
+        li      $8, WIRED
+        bne     $10, $8, 2b
+        nop
+        mtc0    $0, C0_PAGEMASK
+        mtc0    $0, C0_ENTRYHI          /* ASID 0 */
+        ehb
+
+        la      $8, __bss_start         /* QEMU zero-fills, but do not rely on it */
+        la      $9, __bss_end
+3:      beq     $8, $9, 4f
+        nop
+        sw      $0, 0($8)
+        b       3b
+        addiu   $8, $8, 4
+4:
+        b       save_utcb               /* entry block is zero: kind 0 (boot) */
+        nop
+
+/* Kernel data: plain RAM the host reads and writes through the gdbstub. */
+        .section .bss.l4k_blocks, "aw", @nobits
+        .balign 64
+        .global l4k_entry_block
+l4k_entry_block:
+        .space  (48 + UTCB_WORDS) * 4
+        .size   l4k_entry_block, . - l4k_entry_block
+        .balign 64
+        .global l4k_exit_block
+l4k_exit_block:
+        .space  XB_SIZE
+        .size   l4k_exit_block, . - l4k_exit_block
+        .global l4k_current_utcb
+l4k_current_utcb:
+        .space  4
+        .size   l4k_current_utcb, 4

@@ -1,0 +1,206 @@
+"""l4gdb architecture plugin: MIPS32r2 little endian (24Kf) on QEMU Malta.
+
+Only what differs between CPUs lives here: the register set, the trap codec
+for the entry/exit blocks of ``guest/kernel.S`` (layouts in
+docs/internals.md §3 and §4 "MIPS"), the toolchain flags and the QEMU/GDB settings.
+
+QEMU 7.2's MIPS gdbstub serves no target description, so this plugin brings
+one (GDB's own MIPS feature names, numbered as QEMU's ``g`` packet): the host
+uses it to name the registers and serves it to GDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from l4gdb.guestspec import GuestToolchain
+from l4gdb.hookspecs import hookimpl
+from l4gdb.kernel.abi import ArchInfo
+from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+
+ARCH = "mips"
+HERE = Path(__file__).resolve().parent
+GUEST = HERE / "guest"
+
+GPRS = tuple(f"r{i}" for i in range(32))
+USER_REGS = GPRS + ("lo", "hi", "pc", "status")
+# o32 names of the GPRs, for people and messages: r4 is a0 and so on.
+ABI_NAMES = ("zero", "at", "v0", "v1", "a0", "a1", "a2", "a3",
+             "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7",
+             "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
+             "t8", "t9", "k0", "k1", "gp", "sp", "fp", "ra")
+
+STATUS_UM = 0x10                  # KSU = user; EXL, ERL, IE clear: what user mode sees
+SYSCALL_REGS = ("r4", "r5", "r6", "r7", "r8", "r9", "r10")     # a0-a3, t0-t2
+NUMBER_REG = "r2"                 # v0
+
+MIPS_INFO = ArchInfo(
+    name=ARCH,
+    word_size=4,
+    reg_names=USER_REGS,
+    ip_reg="pc",
+    sp_reg="r29",
+    flags_reg="status",
+    user_flags=STATUS_UM,
+    flags_user_mask=0,            # Status is the kernel's: a user changes no bit of it
+    syscall_arg_regs=SYSCALL_REGS,
+    syscall_result_regs=SYSCALL_REGS,
+)
+
+# Entry kinds written by guest/kernel.S.
+KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
+                   interrupt=(5,))
+PREEMPT_NUMBER = 0xFFFFFF         # v0 of the syscall at l4k_preempt_gate
+KSEG0 = 0x80000000
+KSEG_MASK = 0x1FFFFFFF            # kseg0 address -> physical (= its kuseg alias here)
+EXC_MOD, EXC_TLBS, EXC_ADES = 1, 3, 5
+
+
+def exc_code(cause: int) -> int:
+    return (cause >> 2) & 0x1F
+
+
+def _fault_access(cause: int) -> int:
+    # The stub puts Cause into the fsr word: a store (TLB modified, TLB store miss) is a
+    # write, everything else a read.
+    return 2 if exc_code(cause) in (EXC_MOD, EXC_TLBS, EXC_ADES) else 4
+
+
+def _user_safe(regs: dict[str, int]) -> dict[str, int]:
+    # Status is not the user's: whatever a thread's saved value says, it runs in user
+    # mode (the return path ignores the word too and writes its own).
+    regs["status"] = STATUS_UM
+    return regs
+
+
+def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
+    require_symbols(ARCH, symbols, STUB_SYMBOLS)
+    return BlockTrapGlue(
+        regs=USER_REGS, word_size=4, kinds=KINDS,
+        bp_addr=symbols["l4k_trap_bp"],
+        # The host reaches the blocks through their kuseg alias (the wired TLB entries
+        # map it in every mode and ASID): QEMU's gdbstub translates with the CPU's
+        # current mode, and a CPU stopped in user mode (a user breakpoint, a deadline)
+        # cannot see kseg0.
+        entry_block_addr=symbols["l4k_entry_block"] & KSEG_MASK,
+        exit_block_addr=symbols["l4k_exit_block"] & KSEG_MASK,
+        return_addr=symbols["l4k_return"],
+        kernel_low=symbols.get("l4k_vectors", KSEG0),
+        kernel_high=symbols["l4k_kernel_end"],
+        # user mode cannot execute kseg0: the gate runs at its kuseg alias
+        preempt_addr=symbols["l4k_preempt_gate"] & KSEG_MASK,
+        preempt_number=PREEMPT_NUMBER,
+        ip_reg="pc",
+        sanitize=_user_safe,
+        data_fault_access=_fault_access,
+    )
+
+
+def target_xml() -> bytes:
+    """GDB's MIPS target description, registers numbered as QEMU's ``g`` packet:
+    r0..r31, status, lo, hi, badvaddr, cause, pc, f0..f31, fcsr, fir."""
+    def reg(name: str, num: int, typ: str = "") -> str:
+        t = f' type="{typ}"' if typ else ""
+        return f'    <reg name="{name}" bitsize="32" regnum="{num}"{t}/>\n'
+
+    cpu = "".join(reg(f"r{i}", i) for i in range(32))
+    cpu += reg("lo", 33) + reg("hi", 34) + reg("pc", 37, "code_ptr")
+    cp0 = reg("status", 32) + reg("badvaddr", 35, "data_ptr") + reg("cause", 36)
+    fpu = "".join(reg(f"f{i}", 38 + i, "ieee_single") for i in range(32))
+    fpu += reg("fcsr", 70) + reg("fir", 71)
+    return (
+        '<?xml version="1.0"?>\n'
+        '<!DOCTYPE target SYSTEM "gdb-target.dtd">\n'
+        '<target version="1.0">\n'
+        "  <architecture>mips:isa32r2</architecture>\n"
+        f'  <feature name="org.gnu.gdb.mips.cpu">\n{cpu}  </feature>\n'
+        f'  <feature name="org.gnu.gdb.mips.cp0">\n{cp0}  </feature>\n'
+        f'  <feature name="org.gnu.gdb.mips.fpu">\n{fpu}  </feature>\n'
+        "</target>\n"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class MipsQemu:
+    binary: str
+    config: Path
+    extra_args: tuple[str, ...]
+    target_xml: bytes | None = None
+
+
+@dataclass(frozen=True)
+class MipsGdb:
+    architecture: str
+    init_commands: tuple[str, ...]
+
+
+def _repo_qemu_config() -> Path:
+    # In-tree arches keep their config in the repository's qemu-configs/.
+    return HERE.parents[2] / "qemu-configs" / "mips-malta.cfg"
+
+
+@hookimpl
+def l4gdb_arch_names() -> list[str]:
+    return [ARCH]
+
+
+@hookimpl
+def l4gdb_arch_info(arch: str) -> ArchInfo | None:
+    return MIPS_INFO if arch == ARCH else None
+
+
+@hookimpl
+def l4gdb_qemu_setup(arch: str) -> MipsQemu | None:
+    if arch != ARCH:
+        return None
+    # QEMU 7.2 cannot take the CPU from a -readconfig file.
+    return MipsQemu("qemu-system-mipsel", _repo_qemu_config(), ("-cpu", "24Kf"), target_xml())
+
+
+@hookimpl
+def l4gdb_gdb_setup(arch: str) -> MipsGdb | None:
+    if arch != ARCH:
+        return None
+    return MipsGdb("mips:isa32r2", (
+        "set endian little",
+        "set mips abi o32",
+    ))
+
+
+@hookimpl
+def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
+    if arch != ARCH:
+        return None
+    return GuestToolchain(
+        arch=ARCH,
+        clang_target="mipsel-unknown-none-elf",
+        cflags=("-march=mips32r2", "-msoft-float", "-mno-abicalls", "-fno-pic", "-G0"),
+        ldflags=(),
+        include_dir=GUEST / "include",
+        crt0=GUEST / "crt0.S",
+        user_ldscript=GUEST / "user.ld",
+        kernel_sources=(GUEST / "kernel.S",),
+        kernel_ldscript=GUEST / "kernel.ld",
+        elf_machine="EM_MIPS",
+    )
+
+
+@hookimpl
+def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
+    if arch != ARCH:
+        return None
+    # Physical addresses, which are also the user (kuseg) addresses: the boot code maps
+    # kuseg 0..128 MiB 1:1 onto RAM. The kernel image runs at kseg0 = these + 0x80000000.
+    return {
+        "ram_low": 0x00000000, "ram_high": 0x08000000,
+        "kernel_low": 0x00000000, "kernel_high": 0x00020000,
+        "kip": 0x00020000,
+        "utcb_area": 0x00040000, "utcb_area_log2": 18,
+        "free_low": 0x00800000,
+    }
+
+
+@hookimpl
+def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
+    return make_glue(symbols) if arch == ARCH else None

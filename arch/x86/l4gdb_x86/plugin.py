@@ -1,0 +1,172 @@
+"""l4gdb architecture plugin: i386 (32-bit x86, protected mode) on QEMU ``pc``.
+
+Only what differs between CPUs lives here: the register set, the trap codec
+for the entry/exit blocks of ``guest/kernel.S`` (layouts in docs/internals.md
+§3 and the "x86" part of §4), the toolchain flags and the QEMU/GDB settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from l4gdb.guestspec import GuestToolchain
+from l4gdb.hookspecs import hookimpl
+from l4gdb.kernel.abi import ArchInfo
+from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+
+ARCH = "x86"
+HERE = Path(__file__).resolve().parent
+GUEST = HERE / "guest"
+
+# QEMU's i386 target description names, in its `g` order.
+USER_REGS = ("eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi", "eip", "eflags",
+             "cs", "ss", "ds", "es", "fs", "gs")
+SYSCALL_REGS = ("eax", "ecx", "edx", "esi", "edi", "ebx", "ebp")
+
+# Selectors of guest/kernel.S's GDT; user mode always runs on these (the return
+# path reloads them, whatever the exit block says).
+USER_CS = 0x1B
+USER_DS = 0x23
+UTCB_GS = 0x33
+USER_SEGMENTS = {"cs": USER_CS, "ss": USER_DS, "ds": USER_DS, "es": USER_DS, "fs": USER_DS,
+                 "gs": UTCB_GS}
+
+EFLAGS_IF = 0x200
+EFLAGS_FIXED = 0x2                # bit 1 always reads as one
+EFLAGS_USER = 0x0CD5              # CF PF AF ZF SF DF OF: what user code may set
+
+X86_INFO = ArchInfo(
+    name=ARCH,
+    word_size=4,
+    reg_names=USER_REGS,
+    ip_reg="eip",
+    sp_reg="esp",
+    flags_reg="eflags",
+    user_flags=EFLAGS_IF | EFLAGS_FIXED,
+    flags_user_mask=EFLAGS_USER,
+    syscall_arg_regs=SYSCALL_REGS,
+    syscall_result_regs=SYSCALL_REGS,
+)
+
+# Entry kinds written by guest/kernel.S. A page fault is always kind 4; the error
+# code (fsr) tells instruction fetches (kind 3 is never written).
+KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
+                   interrupt=(5,))
+SYSCALL_VECTOR_BASE = 0x80        # int $0x80+N is system call N
+PREEMPT_NUMBER = 0x7F             # int $0xff at l4k_preempt_gate
+PF_WRITE = 1 << 1                 # page-fault error code bits
+PF_FETCH = 1 << 4
+
+
+def _user_safe(regs: dict[str, int]) -> dict[str, int]:
+    # Ring 3 with interrupts on, IOPL 0, no trap/virtual-8086/nested-task bits.
+    regs["eflags"] = (regs.get("eflags", 0) & EFLAGS_USER) | EFLAGS_IF | EFLAGS_FIXED
+    regs.update(USER_SEGMENTS)
+    return regs
+
+
+def _fault_access(error_code: int) -> int:
+    if error_code & PF_FETCH:
+        return 1
+    return 2 if error_code & PF_WRITE else 4
+
+
+def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
+    require_symbols(ARCH, symbols, STUB_SYMBOLS)
+    return BlockTrapGlue(
+        regs=USER_REGS, word_size=4, kinds=KINDS,
+        bp_addr=symbols["l4k_trap_bp"],
+        entry_block_addr=symbols["l4k_entry_block"],
+        exit_block_addr=symbols["l4k_exit_block"],
+        return_addr=symbols["l4k_return"],
+        kernel_low=symbols.get("l4k_kernel_start", symbols.get("_start", 0x00100000)),
+        kernel_high=symbols["l4k_kernel_end"],
+        preempt_addr=symbols["l4k_preempt_gate"],
+        preempt_number=PREEMPT_NUMBER,
+        ip_reg="eip",
+        sanitize=_user_safe,
+        data_fault_access=_fault_access,
+    )
+
+
+@dataclass(frozen=True)
+class X86Qemu:
+    binary: str
+    config: Path
+    extra_args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class X86Gdb:
+    architecture: str
+    init_commands: tuple[str, ...]
+
+
+def _repo_qemu_config() -> Path:
+    # In-tree arches keep their config in the repository's qemu-configs/.
+    return HERE.parents[2] / "qemu-configs" / "x86-pc.cfg"
+
+
+@hookimpl
+def l4gdb_arch_names() -> list[str]:
+    return [ARCH]
+
+
+@hookimpl
+def l4gdb_arch_info(arch: str) -> ArchInfo | None:
+    return X86_INFO if arch == ARCH else None
+
+
+@hookimpl
+def l4gdb_qemu_setup(arch: str) -> X86Qemu | None:
+    if arch != ARCH:
+        return None
+    # The CPU model cannot come from a -readconfig file in QEMU 7.2; -no-reboot
+    # turns a triple fault into an exit instead of a silent reboot into the BIOS.
+    return X86Qemu("qemu-system-i386", _repo_qemu_config(), ("-cpu", "qemu32", "-no-reboot"))
+
+
+@hookimpl
+def l4gdb_gdb_setup(arch: str) -> X86Gdb | None:
+    if arch != ARCH:
+        return None
+    return X86Gdb("i386", ())
+
+
+@hookimpl
+def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
+    if arch != ARCH:
+        return None
+    return GuestToolchain(
+        arch=ARCH,
+        clang_target="i686-unknown-none-elf",
+        # No x87/MMX/SSE code: the kernel does not switch FPU state between threads.
+        cflags=("-march=i686", "-mno-sse", "-mno-mmx", "-mno-80387", "-fomit-frame-pointer",
+                "-fno-pic"),
+        ldflags=("-m", "elf_i386"),
+        include_dir=GUEST / "include",
+        crt0=GUEST / "crt0.S",
+        user_ldscript=GUEST / "user.ld",
+        kernel_sources=(GUEST / "kernel.S",),
+        kernel_ldscript=GUEST / "kernel.ld",
+        elf_machine="EM_386",
+    )
+
+
+@hookimpl
+def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
+    if arch != ARCH:
+        return None
+    return {
+        "ram_low": 0x00100000, "ram_high": 0x08000000,
+        "kernel_low": 0x00100000, "kernel_high": 0x00110000,
+        "kip": 0x00110000,
+        "utcb_area": 0x00140000, "utcb_area_log2": 18,
+        "free_low": 0x00800000,
+    }
+
+
+@hookimpl
+def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
+    return make_glue(symbols) if arch == ARCH else None

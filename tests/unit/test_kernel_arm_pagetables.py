@@ -1,0 +1,122 @@
+"""The ARM short-descriptor page-table builder (arch/arm/l4gdb_arm/mmu.py) as the
+kernel's PageTables: descriptors, the kernel image template, window writes."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+
+mmu = pytest.importorskip("l4gdb_arm.mmu")
+
+RAM = (0x4000_0000, 0x4800_0000)
+POOL = (0x4700_0000, 0x4800_0000)
+IMAGE = (0x4000_0000, 0x4001_0000)
+
+
+def tables():
+    return mmu.ArmPageTables(pool=POOL, ram=RAM, window=0xC000_0000, kernel_image=IMAGE)
+
+
+def memory(pt, writes=None):
+    """Apply the window writes to a dict of physical words."""
+    mem = {}
+    for addr, data in writes if writes is not None else pt.take_writes():
+        pa = addr - 0xC000_0000 + RAM[0]
+        for i in range(0, len(data), 4):
+            mem[pa + i] = struct.unpack_from("<I", data, i)[0]
+    return mem
+
+
+def walk(mem, root, va):
+    l1 = mem.get(root + 4 * (va >> 20), 0)
+    if l1 & 3 != 1:
+        return None
+    return mem.get((l1 & ~0x3FF) + 4 * ((va >> 12) & 0xFF), 0)
+
+
+def test_new_root_maps_the_kernel_image_privileged_and_the_text_page_user_rx():
+    pt = tables()
+    root = pt.new_root()
+    assert root % 0x2000 == 0 and POOL[0] <= root < POOL[1]
+    mem = memory(pt)
+    text = walk(mem, root, IMAGE[0])
+    data = walk(mem, root, IMAGE[0] + 0x1000)
+    assert text & ~0xFFF == IMAGE[0] and text & 0x30 == 0x20 and not text & 1   # user RO, exec
+    assert data & 0x30 == 0x10                                                  # privileged
+    assert pt.translate(root, IMAGE[0] + 0x1000) is None
+    assert pt.translate(root, IMAGE[0]) == (IMAGE[0], 5)
+
+
+@pytest.mark.parametrize("rights,ap,xn", [(4, 0x20, 1), (6, 0x30, 1), (5, 0x20, 0), (7, 0x30, 0),
+                                          (2, 0x30, 1), (1, 0x20, 0)])
+def test_small_page_descriptors(rights, ap, xn):
+    e = mmu.small_entry(0x4123_4000, rights)
+    assert e & ~0xFFF == 0x4123_4000 and e & 2 and e & 0x30 == ap and e & 1 == xn
+
+
+def test_map_unmap_translate_and_window_writes():
+    pt = tables()
+    root = pt.new_root()
+    pt.take_writes()
+    pt.map(root, 0x1000_0000, 0x4090_0000, 13, 6)          # two pages
+    mem = memory(pt)
+    assert walk(mem, root, 0x1000_1000) & ~0xFFF == 0x4090_1000
+    assert pt.translate(root, 0x1000_1234) == (0x4090_1234, 6)
+    pt.unmap(root, 0x1000_0000, 12)
+    assert walk({**mem, **memory(pt)}, root, 0x1000_0000) == 0
+    assert pt.translate(root, 0x1000_0000) is None and pt.translate(root, 0x1000_1000)
+
+
+def test_kernel_areas_are_never_mapped_for_users():
+    pt = tables()
+    root = pt.new_root()
+    pt.map(root, IMAGE[0] + 0x1000, 0x4090_0000, 12, 7)
+    pt.map(root, 0xC000_0000, 0x4090_0000, 12, 7)
+    assert pt.translate(root, IMAGE[0] + 0x1000) is None
+    assert pt.translate(root, 0xC000_0000) is None
+    assert (0x8000_0000, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
+
+
+def test_freed_tables_are_cleared_before_reuse():
+    pt = tables()
+    root = pt.new_root()
+    pt.map(root, 0x1000_0000, 0x4090_0000, 12, 7)
+    pt.take_writes()
+    pt.free_root(root)
+    cleared = memory(pt)
+    assert cleared and all(v == 0 for v in cleared.values())
+    again = pt.new_root()
+    assert again == root and pt.translate(again, 0x1000_0000) is None
+
+
+def test_kernel_address_is_the_window():
+    pt = tables()
+    assert pt.kernel_address(0x4000_0000) == 0xC000_0000
+    assert pt.kernel_address(0x47FF_F000) == 0xC7FF_F000
+    with pytest.raises(ValueError):
+        pt.kernel_address(0x1000)
+    assert POOL[0] <= pt.alloc_frame() < POOL[1]
+
+
+def test_writes_come_as_joined_runs_last_write_wins():
+    pt = tables()
+    root = pt.new_root()
+    runs = pt.take_writes()
+    assert len(runs) <= 3                         # L1 entry + the image's L2 entries (one run)
+    pt.map(root, 0x1000_0000, 0x4090_0000, 16, 7)  # 16 pages: one run of 16 words + L1
+    pt.unmap(root, 0x1000_0000, 12)
+    runs = pt.take_writes()
+    assert len(runs) == 2
+    l2_run = max(runs, key=lambda r: len(r[1]))
+    assert len(l2_run[1]) == 64 and l2_run[1][:4] == b"\0\0\0\0"     # unmapped page wins
+
+
+def test_freed_frames_are_cleared_on_reuse():
+    pt = tables()
+    f = pt.alloc_frame()
+    pt.take_writes()
+    pt.free_frame(f)
+    assert pt.alloc_frame() == f
+    runs = pt.take_writes()
+    assert runs == [(pt.kernel_address(f), bytes(4096))]
