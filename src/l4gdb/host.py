@@ -206,16 +206,28 @@ class HostLoop:
 
     def _serve_trap(self) -> None:
         trap = self._read_trap()
-        if trap is None and self.user_breakpoints:
-            pc = self.rsp.read_registers()[self.arch.ip_reg]
-            if pc in self.user_breakpoints:
-                self.user_stopped = True     # a debugger's breakpoint: run() returns
-                return
-        if trap is None:
-            # Not a kernel entry (e.g. stopped by a single step): treat as interrupt.
-            self._interrupted()
+        if trap is not None:
+            self._apply(self._handle(trap))
             return
-        self._apply(self._handle(trap))
+        # Not a kernel entry: a debugger's breakpoint, a single step, or user code
+        # that jumped onto the kernel's breakpoint.
+        regs = self.rsp.read_registers()
+        pc = regs[self.arch.ip_reg]
+        if pc in self.user_breakpoints:
+            self.user_stopped = True          # a debugger's breakpoint: run() returns
+        elif pc == self.glue.bp_addr:
+            self._user_in_kernel(regs)
+        else:
+            self._interrupted()
+
+    def _user_in_kernel(self, regs: dict[str, int]) -> None:
+        """User code executing the kernel's breakpoint (the stub writes the entry block
+        before it gets there, so this is a user jump): a fault on a kernel address."""
+        user = self.glue.user_regs_from_gdb(regs)
+        resume = self._handle(Trap(TrapKind.PAGEFAULT, regs=user, fault_addr=user[self.arch.ip_reg],
+                                   fault_access=1))
+        self._enter_kernel(regs)
+        self._apply(resume)
 
     def stop_cpu(self) -> None:
         """Make sure the CPU is stopped (before teardown)."""

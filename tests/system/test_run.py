@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,23 @@ int main(void) {
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "got <hello guest>" in proc.stdout
+
+
+@pytest.mark.parametrize("arch", ["arm", "x86", "mips"])
+def test_user_jump_onto_the_kernel_breakpoint_is_a_fault(l4gdb, no_leftovers, tmp_path, arch):
+    """The host must not mistake user code at the trap breakpoint for a kernel entry."""
+    from l4gdb import build
+    from l4gdb.plugins import get_plugins
+    from l4gdb.system import elf_symbols, toolchain_for
+
+    if arch not in get_plugins().arch_names():
+        pytest.skip(f"{arch} plugin not installed")
+    tc = toolchain_for(arch)
+    kernel = build.build_kernel(tc, build.default_build_dir() / arch)
+    bp = elf_symbols(kernel)["l4k_trap_bp"]
+    src = tmp_path / "jump.c"
+    src.write_text((Path(__file__).with_name("jump_to_kernel.c")).read_text()
+                   .replace("BP_ADDR", hex(bp)))
+    r = l4gdb("run", "--no-gdb", "--arch", arch, str(src), "--timeout", "60")
+    assert r.code == 0, r.out + r.err
+    assert "root still alive" in r.out
