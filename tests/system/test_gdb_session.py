@@ -32,13 +32,18 @@ def test_break_in_a_thread_and_inspect_the_system(l4gdb, no_leftovers):
 
 def test_first_command_runs_at_main_and_json_views(l4gdb, no_leftovers):
     r = l4gdb("gdb", "--batch", "l4test", "-ex", "info registers pc", "-ex", "l4 sched --json",
-              "-ex", "l4 kip", "-ex", "l4 tcb root", "-ex", "l4 tcb nobody", timeout=120)
+              "-ex", "l4 kip", "-ex", "l4 tcb root", "-ex", "l4 tcb nobody",
+              "-ex", "l4 maps root", "-ex", "l4 maps", timeout=120)
     assert r.code == 0, r.out + r.err
     assert re.search(r"pc\s+0x[0-9a-f]+\s+0x[0-9a-f]+ <main", r.out)
     sched, _ = json.JSONDecoder().raw_decode(r.out[r.out.index("{"):])
     assert sched["current"] == 0x188001 and "255" in sched["ready"]
     assert "api_version" in r.out and "name               98.1 (root)" in r.out
     assert "error: no thread 'nobody'" in r.out
+    # The root task's pages were mapped by sigma0 (space 1) on its page faults.
+    assert re.search(r"space 2: \d+ pages", r.out)
+    assert re.search(r"0x40100000\s+0x40100000\s+rwx\s+\S+\s+1:0x40100000", r.out)
+    assert "usage: l4 maps SPACE" in r.out
 
 
 def test_step_over_a_system_call(l4gdb, no_leftovers):

@@ -68,6 +68,35 @@ def spaces(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
     return text, [asdict(sp) for sp in s.spaces]
 
 
+def _rwx(bits: int) -> str:
+    return "".join(c if bits & b else "-" for c, b in (("r", 4), ("w", 2), ("x", 1)))
+
+
+def maps(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
+    if not args:
+        raise CommandError("usage: l4 maps SPACE (a space number from 'l4 spaces', or a thread)")
+    space = _find_space(s, args[0])
+    views = s.maps.get(space, ())
+    rows = [(f"{m.vaddr:#010x}", f"{m.paddr:#010x}", _rwx(m.rights), _rwx(m.accessed),
+             "sigma0" if m.parent is None else f"{m.parent[0]}:{m.parent[1]:#x}",
+             " ".join(f"{sp}:{va:#x}" for sp, va in m.derived) or "-") for m in views]
+    head = f"space {space}: {len(views)} pages\n"
+    if not rows:
+        return head + "(no mappings: the space is empty or runs without page tables)\n", []
+    return head + render(("VADDR", "PADDR", "RIGHTS", "ACCESSED", "FROM", "DERIVED"), rows), \
+        [asdict(m) for m in views]
+
+
+def _find_space(s: KernelSnapshot, text: str) -> int:
+    try:
+        n = int(text, 0)
+    except ValueError:
+        return _find_thread(s, text).space
+    if any(sp.ident == n for sp in s.spaces):
+        return n
+    return _find_thread(s, text).space
+
+
 def kip(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
     rows = [(k, f"{v:#x}" if isinstance(v, int) else v) for k, v in s.kip.items()]
     return render(("FIELD", "VALUE"), rows), dict(s.kip)
@@ -112,6 +141,7 @@ COMMANDS = {
     "ipc": (ipc, "who waits on whom, and the last N messages (l4 ipc [N])"),
     "sched": (sched, "ready queues by priority, the current thread, the clock"),
     "spaces": (spaces, "address spaces: KIP and UTCB areas, threads"),
+    "maps": (maps, "the mapping tree of a space: pages, rights, where each derives from"),
     "kip": (kip, "the kernel interface page's fields"),
     "tcb": (tcb, "one thread's control block (l4 tcb THREAD)"),
 }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .thread import IpcKind, State, Tcb
@@ -58,6 +58,19 @@ class SpaceView:
 
 
 @dataclass(frozen=True)
+class MapView:
+    """One page mapping of the mapping database."""
+
+    space: int
+    vaddr: int
+    paddr: int
+    rights: int                        # rwx bits (4 r, 2 w, 1 x)
+    accessed: int                      # rwx accesses recorded since the last status query
+    parent: tuple[int, int] | None     # (space, vaddr) it derives from; None: sigma0's root
+    derived: tuple[tuple[int, int], ...]   # (space, vaddr) of mappings derived from it
+
+
+@dataclass(frozen=True)
 class KernelSnapshot:
     now_us: int
     traps: int
@@ -67,6 +80,7 @@ class KernelSnapshot:
     spaces: tuple[SpaceView, ...]
     ipc_log: tuple[IpcRecord, ...]
     kip: dict[str, int]
+    maps: dict[int, tuple[MapView, ...]] = field(default_factory=dict)   # space -> mappings
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,7 +137,16 @@ def take_snapshot(k: Kernel) -> KernelSnapshot:
            "kip_area_info": info.kip_area_log2, "page_info": info.page_info,
            "clock_info": info.clock_info, "memory_descriptors": len(info.memory)}
     ready = {p: tuple(t.global_id for t in q) for p, q in k.sched.ready_view().items() if q}
+    maps = {sp.ident: tuple(_map_view(n) for _, n in sorted(sp.pages.items()))
+            for sp in k.spaces}
     return KernelSnapshot(now_us=k.now, traps=k.traps,
                           current=k.current.global_id if k.current else None,
                           threads=threads, ready=ready, spaces=spaces,
-                          ipc_log=tuple(k.ipc_log), kip=kip)
+                          ipc_log=tuple(k.ipc_log), kip=kip, maps=maps)
+
+
+def _map_view(n) -> MapView:
+    parent = (n.parent.space.ident, n.parent.vaddr) if n.parent is not None else None
+    return MapView(space=n.space.ident, vaddr=n.vaddr, paddr=n.paddr, rights=n.rights,
+                   accessed=n.access, parent=parent,
+                   derived=tuple((c.space.ident, c.vaddr) for c in n.children))
