@@ -29,19 +29,41 @@ def _participant(name: str) -> str:
     return re.sub(r"\W+", "_", name).strip("_") or "t"
 
 
+# Kernel protocol labels (the tag's label field, X.2): top 12 bits -N << 4.
+_KERNEL_LABELS = {0xFFF: "interrupt", 0xFFE: "page fault", 0xFFD: "preemption",
+                  0xFFC: "exception", 0xFFB: "exception", 0xFFA: "sigma0 request"}
+
+
+def describe(args: dict) -> str:
+    """A message in words: protocol, label, word counts."""
+    try:
+        label = int(str(args.get("label", "")), 16)
+    except ValueError:
+        return "message"
+    u, t = args.get("u", 0), args.get("t", 0)
+    kind = _KERNEL_LABELS.get(label >> 4)
+    if kind == "page fault":
+        rwx = "".join(c for c, b in (("r", 4), ("w", 2), ("x", 1)) if label & b)
+        return f"page fault ({rwx or '-'})"
+    if kind:
+        return kind
+    items = f", {t // 2} map/grant/string items" if t else ""
+    return f"label {label:#x}, {u} words{items}"
+
+
 def to_mermaid(trace: dict, limit: int = 200) -> str:
     events = trace["traceEvents"]
     names = {e["tid"]: e["args"]["name"] for e in events
              if e.get("ph") == "M" and e.get("name") == "thread_name"}
     starts = {e["id"]: e for e in events if e.get("ph") == "s" and e.get("name") == "ipc"}
-    labels = {(e["tid"], e["ts"]): e.get("args", {}) for e in events
-              if e.get("ph") == "X" and e.get("name") == "ipc"}
+    labels = {e["args"]["flow"]: e["args"] for e in events
+              if e.get("ph") == "X" and e.get("name") == "ipc" and "flow" in e.get("args", {})}
     arrows = []
     for e in sorted((e for e in events if e.get("ph") == "f" and e.get("name") == "ipc"),
                     key=lambda e: (e["ts"], e["id"])):
         s = starts.get(e["id"])
         if s is not None:
-            args = labels.get((s["tid"], s["ts"]), {})
+            args = labels.get(e["id"], {})
             arrows.append((s["tid"], e["tid"], args))
     used = sorted({t for a in arrows[:limit] for t in a[:2]})
     lines = ["sequenceDiagram"]
@@ -50,7 +72,7 @@ def to_mermaid(trace: dict, limit: int = 200) -> str:
         lines.append(f"    participant {_participant(name)} as {name}")
     for src, dst, args in arrows[:limit]:
         a, b = _participant(names.get(src, hex(src))), _participant(names.get(dst, hex(dst)))
-        text = f"label {args.get('label', '?')}, {args.get('u', '?')} words"
+        text = describe(args)
         lines.append(f"    {a}->>{b}: {text}")
     if len(arrows) > limit:
         lines.append(f"    Note over {_participant(names.get(used[0], 't'))}: "

@@ -3,32 +3,9 @@
 from __future__ import annotations
 
 from l4gdb_trace.timeline import Timeline
+from l4gdb_trace.validate import check_chrome_trace
 
 from l4gdb.mermaid import to_mermaid
-
-PHASES = {"X", "M", "s", "f", "i", "B", "E"}
-
-
-def check_chrome_trace(trace: dict) -> None:
-    """The parts of the Chrome trace-event format this trace uses, strictly."""
-    assert isinstance(trace["traceEvents"], list)
-    flows: dict[int, list[str]] = {}
-    for e in trace["traceEvents"]:
-        assert e["ph"] in PHASES, e
-        assert isinstance(e["name"], str) and isinstance(e["pid"], int)
-        assert isinstance(e["tid"], int)
-        if e["ph"] != "M":
-            assert isinstance(e["ts"], (int, float)) and e["ts"] >= 0
-        if e["ph"] == "X":
-            assert e["dur"] > 0
-        if e["ph"] in "sf":
-            flows.setdefault(e["id"], []).append(e["ph"])
-            if e["ph"] == "f":
-                assert e.get("bp") == "e"
-        if e["ph"] == "M":
-            assert e["name"] in ("process_name", "thread_name") and "name" in e["args"]
-    for phases in flows.values():
-        assert sorted(phases) == ["f", "s"]
 
 
 def sample() -> dict:
@@ -63,3 +40,13 @@ def test_mermaid_sequence():
         "    root->>pong: label 0x1, 1 words",
         "    pong->>root: label 0x2, 1 words",
     ]
+
+
+def test_validator_catches_a_broken_trace():
+    import pytest
+    from l4gdb_trace.validate import TraceFormatError
+
+    trace = sample()
+    trace["traceEvents"].append({"name": "ipc", "ph": "s", "id": 99, "ts": 1, "pid": 1, "tid": 1})
+    with pytest.raises(TraceFormatError, match="flow 99"):
+        check_chrome_trace(trace)

@@ -51,7 +51,7 @@ class Timeline:
         self._flow += 1
         label = tag >> 16
         args = {"from": self.names[sender], "to": self.names[receiver], "label": hex(label),
-                "u": tag & 0x3F, "t": (tag >> 6) & 0x3F}
+                "u": tag & 0x3F, "t": (tag >> 6) & 0x3F, "flow": self._flow}
         for gid, ph in ((sender, "s"), (receiver, "f")):
             self._slice(gid, "ipc", now, IPC_SLICE_US, args)
             ev = {"name": "ipc", "cat": "ipc", "ph": ph, "id": self._flow, "ts": now,
