@@ -38,11 +38,16 @@ def ipc(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
              if t.state.startswith(("blocked", "receiving", "waiting"))]
     recent = list(s.ipc_log)[-count:]
     out = "Waiting:\n" + (render(("THREAD", "STATE"), waits) if waits else "  (nobody)\n")
+    queues = [(tid(r, names), " ".join(tid(x, names) for x in q))
+              for r, q in sorted(s.send_queues.items())]
+    out += "\nSend queues:\n" + (render(("RECEIVER", "SENDERS (in order)"), queues)
+                                 if queues else "  (empty)\n")
     out += f"\nLast {len(recent)} messages:\n"
     out += render(("TIME", "FROM", "TO", "LABEL", "U", "T", "TAG"),
                   [(_us(r.time_us), tid(r.sender, names), tid(r.receiver, names),
                     f"{r.msg.label:#x}", r.msg.u, r.msg.t, f"{r.tag:#x}") for r in recent])
     data = {"waiting": [{"thread": n, "state": st} for n, st in waits],
+            "send_queues": {str(r): list(q) for r, q in s.send_queues.items()},
             "messages": [asdict(r) for r in recent]}
     return out, data
 
@@ -107,8 +112,15 @@ def tcb(s: KernelSnapshot, args: list[str]) -> tuple[str, Any]:
         raise CommandError("usage: l4 tcb THREAD (id in hex, thread number, or name)")
     t = _find_thread(s, args[0])
     data = asdict(t)
-    rows = [(k, f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) else v)
-            for k, v in data.items()]
+
+    def show(v: object) -> object:
+        return f"{v:#x}" if isinstance(v, int) and not isinstance(v, bool) else v
+
+    addresses = {"id", "pager", "exception_handler", "scheduler", "utcb", "ip", "sp"}
+    rows = [(k, show(v) if k in addresses else v) for k, v in data.items()
+            if k not in ("tcrs", "mrs")]
+    rows += [(f"utcb.{k}", show(v)) for k, v in t.tcrs.items()]
+    rows += [(f"utcb.MR{i}", show(v)) for i, v in enumerate(t.mrs)]
     return render(("FIELD", "VALUE"), rows), data
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .thread import IpcKind, State, Tcb
 from .types import MsgTag, is_any, is_anylocal
+from .utcb import Tcr
 
 if TYPE_CHECKING:
     from .kernel import Kernel
@@ -43,6 +44,8 @@ class ThreadView:
     halted: bool
     deadline_us: int | None
     host: bool
+    tcrs: dict[str, int] = field(default_factory=dict)   # the UTCB's thread control registers
+    mrs: tuple[int, ...] = ()          # MR0 (the tag) and the message words it counts
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,7 @@ class KernelSnapshot:
     ipc_log: tuple[IpcRecord, ...]
     kip: dict[str, int]
     maps: dict[int, tuple[MapView, ...]] = field(default_factory=dict)   # space -> mappings
+    send_queues: dict[int, tuple[int, ...]] = field(default_factory=dict)  # receiver -> senders
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -121,7 +125,8 @@ def take_snapshot(k: Kernel) -> KernelSnapshot:
                    timeslice_left_us=t.timeslice_left_us, total_quantum_us=t.total_quantum_us,
                    pager=t.pager, exception_handler=t.exception_handler, scheduler=t.scheduler,
                    utcb=t.utcb_addr, ip=t.regs.get(arch.ip_reg, 0), sp=t.regs.get(arch.sp_reg, 0),
-                   halted=t.halted, deadline_us=t.deadline_us, host=t.host is not None)
+                   halted=t.halted, deadline_us=t.deadline_us, host=t.host is not None,
+                   tcrs=_tcrs(t), mrs=_mrs(t))
         for _, t in sorted(k.threads.items()))
     spaces = tuple(
         SpaceView(ident=s.ident, privileged=s.privileged,
@@ -139,10 +144,30 @@ def take_snapshot(k: Kernel) -> KernelSnapshot:
     ready = {p: tuple(t.global_id for t in q) for p, q in k.sched.ready_view().items() if q}
     maps = {sp.ident: tuple(_map_view(n) for _, n in sorted(sp.pages.items()))
             for sp in k.spaces}
+    queues: dict[int, list[Tcb]] = {}
+    for t in k.threads.values():
+        if t.state is State.POLLING and t.partner_tcb is not None:
+            queues.setdefault(t.partner_tcb.global_id, []).append(t)
+    send_queues = {r: tuple(t.global_id for t in sorted(q, key=lambda t: t.send_seq))
+                   for r, q in queues.items()}
     return KernelSnapshot(now_us=k.now, traps=k.traps,
                           current=k.current.global_id if k.current else None,
                           threads=threads, ready=ready, spaces=spaces,
-                          ipc_log=tuple(k.ipc_log), kip=kip, maps=maps)
+                          ipc_log=tuple(k.ipc_log), kip=kip, maps=maps,
+                          send_queues=send_queues)
+
+
+def _tcrs(t: Tcb) -> dict[str, int]:
+    if t.utcb is None:
+        return {}
+    return {tcr.name: t.utcb.words[tcr] for tcr in Tcr}
+
+
+def _mrs(t: Tcb) -> tuple[int, ...]:
+    if t.utcb is None:
+        return ()
+    tag = MsgTag.from_raw(t.utcb.words[0])
+    return tuple(t.utcb.words[: 1 + min(tag.u + tag.t, 63)])
 
 
 def _map_view(n) -> MapView:
