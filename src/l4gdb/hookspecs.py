@@ -63,6 +63,35 @@ class TrapGlue(Protocol):
         """Whether ``trap`` is the kernel entry made through :meth:`enter_kernel`."""
 
 
+class GuestTimer(Protocol):
+    """An architecture's periodic timer device, programmed by its kernel stub.
+
+    With one, the guest itself interrupts running user code: every tick is a
+    kernel entry (``TrapKind.INTERRUPT`` with ``number == tick_irq``), the
+    kernel clock is the guest's counter as the stub read it at entry, and an
+    idle CPU waits in the stub (the host sleeps until the next stop). Without
+    one, the host interrupts QEMU at deadlines (the fallback every arch has).
+    """
+
+    tick_irq: int           # the interrupt number of the tick (owned by the kernel)
+    block_addr: int         # the stub's timer block (written by the host)
+    idle_pc: int            # an exit block with this pc makes the CPU wait in the stub
+
+    def start(self, read: Any, tick_us: int) -> list[tuple[int, bytes]]:
+        """Memory writes (address, bytes) that start the tick on the next kernel exit;
+        ``read(addr, n)`` reads guest memory (the stub may have stored the counter's
+        frequency there at boot)."""
+
+    def time_us(self, trap: Trap) -> int | None:
+        """The guest clock (µs since boot) at this kernel entry, None if not known."""
+
+    def irq_writes(self, unmask: list[int], mask: list[int]) -> list[tuple[int, bytes]]:
+        """Memory writes that enable / disable these interrupt lines on the next exit."""
+
+    def valid_irqs(self) -> range:
+        """Interrupt numbers that exist (interrupt threads GlobalId(irq, 1))."""
+
+
 class QemuSetup(Protocol):
     """May also have ``target_xml`` (bytes): a self-contained target description
     for a gdbstub that serves none (QEMU 7.2's MIPS), registers numbered in the
@@ -138,6 +167,14 @@ def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> PageTables | None:
     """
 
 
+@hookspec(firstresult=True)
+def l4gdb_guest_timer(arch: str, symbols: dict[str, int]) -> GuestTimer | None:
+    """The periodic timer of ``arch`` (a :class:`GuestTimer`) for a kernel image with
+    these ELF ``symbols``, or None: the host then meets timeouts and timeslices by
+    interrupting QEMU at deadlines, and an idle CPU stays stopped while the host
+    sleeps. One per run."""
+
+
 @hookspec
 def l4gdb_session_start(system: Any, options: dict[str, Any]) -> None:
     """A system has booted (the root task is ready, nothing has run yet).
@@ -152,6 +189,15 @@ def l4gdb_session_start(system: Any, options: dict[str, Any]) -> None:
 def l4gdb_session_end(system: Any, status: int | None) -> None:
     """The system is being torn down; ``status`` is the root task's exit status
     (None when it did not exit: timeout, error, Ctrl-C)."""
+
+
+@hookspec
+def l4gdb_wants_kernel_events(options: dict[str, Any]) -> bool:
+    """Whether this plugin's :func:`l4gdb_kernel_event` needs events in a run with
+    these ``options`` (e.g. a tracer only when asked to trace). A plugin that
+    implements ``l4gdb_kernel_event`` without this hook always gets events; when
+    no plugin wants them, the kernel has no observer and the trap path pays nothing.
+    """
 
 
 @hookspec

@@ -107,8 +107,15 @@ class Plugins:
             known = ", ".join(self.arch_names()) or "none installed"
             raise UsageError(f"unknown architecture {arch!r} (installed: {known})")
 
-    def wants_events(self) -> bool:
-        return bool(self.hook.l4gdb_kernel_event.get_hookimpls())
+    def wants_events(self, options: dict[str, Any] | None = None) -> bool:
+        """Whether a run with ``options`` must send kernel events through pluggy."""
+        listeners = {i.plugin for i in self.hook.l4gdb_kernel_event.get_hookimpls()}
+        if not listeners:
+            return False
+        askers = {i.plugin for i in self.hook.l4gdb_wants_kernel_events.get_hookimpls()}
+        if listeners - askers:
+            return True
+        return any(self.hook.l4gdb_wants_kernel_events(options=options or {}))
 
 
 _plugins: Plugins | None = None

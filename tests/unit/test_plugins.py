@@ -59,6 +59,20 @@ def test_kernel_event_hook_costs_nothing_without_implementers():
     p.register(Tracer(), "tracer")
     assert p.wants_events() is True
 
+    class AskingTracer:
+        @hookspecs.hookimpl
+        def l4gdb_kernel_event(self, name, data):
+            pass
+
+        @hookspecs.hookimpl
+        def l4gdb_wants_kernel_events(self, options):
+            return bool(options.get("trace"))
+
+    p.pm.unregister(name="tracer")
+    p.register(AskingTracer(), "asking")
+    assert p.wants_events({}) is False
+    assert p.wants_events({"trace": "t.json"}) is True
+
 
 def test_archinfo_refuses_to_exist_incomplete():
     from l4gdb.kernel.abi import ArchInfo

@@ -22,6 +22,11 @@ _recording: _Recording | None = None
 
 
 @hookimpl
+def l4gdb_wants_kernel_events(options: dict[str, Any]) -> bool:
+    return bool(options.get("trace"))
+
+
+@hookimpl
 def l4gdb_session_start(system: Any, options: dict[str, Any]) -> None:
     global _recording
     path = options.get("trace")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import struct
 
 UTCB_WORDS = 128
 NUM_MRS = 64
@@ -47,10 +48,9 @@ class Utcb:
             self.load(data)
 
     def load(self, data: bytes) -> None:
-        ws = self.word_size
-        n = min(len(data) // ws, UTCB_WORDS)
-        for i in range(n):
-            self.words[i] = int.from_bytes(data[i * ws:(i + 1) * ws], "little")
+        # One struct call per UTCB: this runs on every kernel entry.
+        n = min(len(data) // self.word_size, UTCB_WORDS)
+        self.words[:n] = _WORDS[self.word_size][n].unpack_from(data)
 
     def mr(self, i: int) -> int:
         return self.words[MR0 + i]
@@ -64,7 +64,22 @@ class Utcb:
 
 def encode_words(values: list[int] | tuple[int, ...], word_size: int) -> bytes:
     mask = (1 << (8 * word_size)) - 1
-    return b"".join((v & mask).to_bytes(word_size, "little") for v in values)
+    return _WORDS[word_size][len(values)].pack(*(v & mask for v in values))
+
+
+class _StructCache(dict):
+    """Little-endian word structs by count, built on first use."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__()
+        self.code = code
+
+    def __missing__(self, n: int) -> struct.Struct:
+        st = self[n] = struct.Struct(f"<{n}{self.code}")
+        return st
+
+
+_WORDS = {4: _StructCache("I"), 8: _StructCache("Q")}
 
 
 def merge_writes(writes: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
