@@ -44,6 +44,12 @@ def _add_arch(p: argparse.ArgumentParser, default: str | None = "arm") -> None:
     p.add_argument("--arch", default=default, help="architecture plugin to use (default: arm)")
 
 
+def _add_deterministic(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--deterministic", action="store_true",
+                   help="guest time from an instruction count (QEMU -icount): a run with "
+                        "preemption interleaves the same way every time (default: real time)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="l4gdb",
@@ -60,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "test: the patterns must appear in order; the run ends when all matched.",
         epilog=RUN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arch(run, default=None)
+    _add_deterministic(run)
     run.add_argument("program", nargs="?",
                      help="built-in program name (hello, l4test, bench), C files or an ELF "
                           "(may come from the script's program = ...)")
@@ -102,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "command runs when the root task reached main.",
                          epilog=EXIT_TABLE, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_arch(dbg)
+    _add_deterministic(dbg)
     dbg.add_argument("program", help="built-in program name, C files or an ELF")
     dbg.add_argument("extra", nargs="*", help="more C files of the same program")
     dbg.add_argument("--batch", action="store_true",
@@ -130,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="measure the trap path against the floor (JSON out)")
     _add_arch(bench)
+    _add_deterministic(bench)
     bench.add_argument("--json", metavar="FILE",
                        help="write the JSON result to FILE ('-' = stdout)")
     bench.add_argument("--iterations", type=int, default=2000)
@@ -170,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                       steps=args.steps or [], fail_on=args.fail_on, script=args.script,
                       timeout=args.timeout, log=args.log, logs=args.logs, results=args.results,
                       junit=args.junit, gdb=not args.no_gdb, quiet=args.quiet,
-                      trace=args.trace)
+                      trace=args.trace, deterministic=args.deterministic)
     return run_program(opts)
 
 
@@ -179,7 +188,8 @@ def cmd_gdb(args: argparse.Namespace) -> int:
 
     return debug_program(DebugOptions(arch=args.arch, program=args.program,
                                       extra_files=args.extra, batch=args.batch, ex=args.ex,
-                                      scripts=args.scripts, stop_at=args.stop_at))
+                                      scripts=args.scripts, stop_at=args.stop_at,
+                                      deterministic=args.deterministic))
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -196,7 +206,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from l4gdb.bench import run_bench
 
-    result = run_bench(args.arch, args.iterations)
+    result = run_bench(args.arch, args.iterations, deterministic=args.deterministic)
     text = json.dumps(result, indent=2)
     if args.json and args.json != "-":
         Path(args.json).write_text(text + "\n")

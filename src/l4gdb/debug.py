@@ -42,6 +42,7 @@ class DebugOptions:
     ex: list[str] = field(default_factory=list)
     scripts: list[str] = field(default_factory=list)
     stop_at: str = "main"
+    deterministic: bool = False
 
 
 class DebugProvider(KernelProvider):
@@ -196,7 +197,8 @@ def debug_program(opts: DebugOptions) -> int:
     program = resolve_program(tc, opts.program, opts.extra_files)
     console = Console(out=sys.stdout)
     with contextlib.ExitStack() as stack:
-        system = stack.enter_context(System(opts.arch, program, console))
+        system = stack.enter_context(System(opts.arch, program, console,
+                                                    deterministic=opts.deterministic))
         session = Session(system, opts)
         stack.callback(session.close)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="l4gdb-gdb-")))

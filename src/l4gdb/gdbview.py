@@ -69,7 +69,30 @@ class KernelProvider:
             t.regs.update({k: v for k, v in regs.items() if k in t.regs})
 
     def read_memory(self, addr: int, size: int) -> bytes:
-        return self.target.read_memory(addr, size)
+        try:
+            return self.target.read_memory(addr, size)
+        except TargetError:
+            # The CPU cannot translate it right now (MIPS: no TLB entry for the page):
+            # the current space's page tables say where it is, read that physically.
+            data = self._through_page_tables(addr, size)
+            if data is None:
+                raise
+            return data
+
+    def _through_page_tables(self, addr: int, size: int) -> bytes | None:
+        paging, cur = self.kernel.paging, self.kernel.current
+        if paging is None or cur is None or not cur.space.root:
+            return None
+        out = bytearray()
+        page = 1 << paging.page_size_log2
+        while size > 0:
+            hit = paging.translate(cur.space.root, addr)
+            if hit is None:
+                return None
+            chunk = min(size, page - (addr & (page - 1)))
+            out += self.target.read_memory(hit[0], chunk, physical=True)
+            addr, size = addr + chunk, size - chunk
+        return bytes(out)
 
     def write_memory(self, addr: int, data: bytes) -> None:
         self.target.write_memory(addr, data)

@@ -34,6 +34,10 @@ class TrapGlue(Protocol):
 
     It turns the raw entry block into a :class:`~l4gdb.kernel.abi.Trap` and a
     :class:`~l4gdb.kernel.abi.Resume` into the exit block bytes.
+
+    May also have ``entry_block_paddr`` (int or None): the entry block's physical
+    address, for reading it while the CPU is stopped in user mode, when it is not
+    ``entry_block_addr`` (MIPS: the blocks are in kseg0).
     """
 
     bp_addr: int            # the breakpoint every kernel entry reaches
@@ -88,12 +92,17 @@ class GuestTimer(Protocol):
     def irq_writes(self, unmask: list[int], mask: list[int]) -> list[tuple[int, bytes]]:
         """Memory writes that enable / disable these interrupt lines on the next exit."""
 
+    def skip_write(self, ticks: int) -> tuple[int, bytes]:
+        """A memory write (it rides in the exit block) telling the stub to absorb
+        the next ``ticks`` ticks without a kernel entry: nothing is due before."""
+
     def valid_irqs(self) -> range:
         """Interrupt numbers that exist (interrupt threads GlobalId(irq, 1))."""
 
 
 class QemuSetup(Protocol):
-    """May also have ``target_xml`` (bytes): a self-contained target description
+    """May also have ``package`` (str): the Debian package that ships ``binary``,
+    named when it is missing; and ``target_xml`` (bytes): a self-contained target description
     for a gdbstub that serves none (QEMU 7.2's MIPS), registers numbered in the
     stub's ``g`` order. The host names registers after it and serves it to GDB."""
 
@@ -206,7 +215,9 @@ def l4gdb_kernel_event(name: str, data: dict[str, Any]) -> None:
     ``syscall_enter`` / ``syscall_exit`` / ``syscall_error`` (thread, number,
     args / results), ``ipc`` (sender, receiver, tag), ``ipc_block``,
     ``ipc_error``, ``exception`` (page faults and exceptions), ``schedule``
-    (reason: switch with prev/next, timeslice, yield, donate), ``interrupt``,
+    (reason: switch with prev/next, timeslice, yield, donate), ``interrupt``
+    (irq: a device line fired; the timer's tick is not reported),
+    ``interrupt_associate`` (irq, handler), ``interrupt_ack`` (irq, thread),
     ``thread_create`` / ``thread_delete`` / ``thread_halt`` / ``thread_activate``,
     ``exregs``, ``space_control``, ``sigma0_map``, ``boot``.
 

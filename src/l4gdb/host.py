@@ -2,9 +2,15 @@
 
 Per kernel entry: stop -> read the entry block (one ``m``) -> the arch glue
 decodes a Trap -> the kernel model answers a Resume -> the glue encodes the
-exit block (one ``M``) -> continue. Deadlines (timeouts, timeslices) are met
-by interrupting the guest; when no thread can run, the CPU stays stopped and
-the host sleeps until the next deadline.
+exit block (one ``M``) -> continue.
+
+Time, two ways. With a guest timer (the arch's ``l4gdb_guest_timer``) the
+guest's own periodic tick interrupts user code and is a kernel entry like any
+other; the kernel clock is the guest's counter at entry; an idle CPU waits in
+the stub (``wfi``) while the host sleeps in its wait for the next stop.
+Without one, deadlines (timeouts, timeslices) are met by interrupting the
+guest; when no thread can run, the CPU stays stopped and the host sleeps
+until the next deadline.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class LoopStats:
     traps: int = 0
     interrupts: int = 0
     idle_s: float = 0.0
+    idle_entries: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -47,8 +54,10 @@ class Deadlock(Exception):
 class HostLoop:
     """Serves kernel entries until ``should_stop()`` is true or the system finishes."""
 
-    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: Clock) -> None:
+    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: Clock,
+                 timer=None) -> None:
         self.arch = arch
+        self.timer = timer             # a GuestTimer: the guest ticks itself (see module doc)
         self.glue = glue
         self.rsp = rsp
         self.kernel = kernel
@@ -59,6 +68,7 @@ class HostLoop:
         self._idle = False             # CPU stopped in the kernel with nothing to run
         self._parked = False           # at the breakpoint, exit block written, not resumed
         self.user_stopped = False      # stopped in user mode for a debugger
+        self._idle_stopped = False     # stopped for a debugger in the stub's idle loop
         self.user_breakpoints: set[int] = set()
 
     # -- one trap ---------------------------------------------------------
@@ -70,7 +80,26 @@ class HostLoop:
         if resume.exit_status is not None:
             raise Finished(resume.exit_status)
         self._wake_at_us = resume.wake_at_us
-        if resume.thread is None:
+        if self.timer is not None:
+            if resume.irq_unmask or resume.irq_mask:
+                for addr, data in self.timer.irq_writes(list(resume.irq_unmask),
+                                                        list(resume.irq_mask)):
+                    self.rsp.write_memory(addr, data)
+            # Ticks before the next deadline need no kernel entry (tickless while
+            # nothing is due); the deterministic clock counts every tick.
+            skip = 0
+            if self.tick_skip and not self.tick_clock:
+                if resume.wake_at_us is None:
+                    skip = 0xFFFFFFFF
+                else:
+                    skip = (resume.wake_at_us - self.clock.now_us()) // self.tick_us - 1
+            resume.writes.append(self.timer.skip_write(skip))
+            if resume.thread is None:
+                # Wait in the stub: an exit block whose pc is the idle loop.
+                resume = Resume(thread=None, regs={self.arch.ip_reg: self.timer.idle_pc},
+                                writes=resume.writes)
+                self.stats.idle_entries += 1
+        if resume.thread is None and self.timer is None:
             # Nothing to run: keep the CPU stopped; the memory writes cannot wait.
             for addr, data in resume.writes:
                 self.rsp.write_memory(addr, data)
@@ -92,8 +121,9 @@ class HostLoop:
             self._parked = False
             self.rsp.resume(self.glue.return_addr)
             self._running = True
-        elif self.user_stopped:
+        elif self.user_stopped or self._idle_stopped:
             self.user_stopped = False
+            self._idle_stopped = False
             self.rsp.resume()
             self._running = True
 
@@ -103,11 +133,25 @@ class HostLoop:
         self.rsp.resume()
         stop = self.rsp.wait_stop(timeout=10)
         trap = self._read_trap() if stop is not None else None
+        if trap is not None and trap.kind is TrapKind.INTERRUPT:
+            # An interrupt came first (the guest timer's tick, a device): the CPU is
+            # in the kernel all the same; the kernel takes the interrupt on its next
+            # entry (the decision for this one is already made).
+            self.kernel.queue_interrupt(trap.number)
+            return
         if trap is None or not self.glue.is_preempt_entry(trap):
             raise InfrastructureError(f"the preemption gate did not enter the kernel "
                                       f"({stop}, {trap})")
 
     def _handle(self, trap: Trap) -> Resume:
+        if self.timer is not None:
+            if self.tick_clock:
+                if trap.kind is TrapKind.INTERRUPT and trap.number == self.timer.tick_irq:
+                    self.clock.observe(self.clock.now_us() + self.tick_us)
+            else:
+                us = self.timer.time_us(trap)
+                if us is not None:
+                    self.clock.observe(us)
         self.stats.traps += 1
         key = trap.kind.value
         self.stats.by_kind[key] = self.stats.by_kind.get(key, 0) + 1
@@ -127,7 +171,22 @@ class HostLoop:
                                       f"({trap})")
         # Park: the root task is ready but the CPU stays in the kernel until run(),
         # so that a debugger can attach to a stopped system first.
+        if self.timer is not None:
+            for addr, data in self.timer.start(self.rsp.read_memory, self.tick_us):
+                self.rsp.write_memory(addr, data)
+            self.kernel.tick_irq = self.timer.tick_irq
+            self.kernel.irq_range = self.timer.valid_irqs()
         self._apply(self._handle(trap), go=False)
+
+    tick_us = 10_000               # the guest timer's period
+    # Deterministic mode: the kernel clock counts ticks (tick_us each) instead of
+    # reading the guest's counter, so timeouts and timeslices end on the same tick
+    # run after run even where QEMU's -icount places an interrupt a few
+    # instructions differently.
+    tick_clock = False
+    # Let the stub absorb ticks before the next deadline (False: every tick is a
+    # kernel entry, as in a ticking kernel; the bench measures that worst case).
+    tick_skip = True
 
     def _read_trap(self) -> Trap | None:
         addr, size = self.glue.entry_block_addr, self.glue.entry_block_size
@@ -136,11 +195,15 @@ class HostLoop:
         except TargetError:
             # Stopped in user mode with the MMU on: the gdbstub reads with the CPU's
             # current (user) rights and the kernel's pages are privileged. The stub's
-            # blocks sit at their physical address: read them physically.
-            block = self.rsp.read_memory(addr, size, physical=True)
+            # blocks sit at their physical address (the glue's entry_block_paddr when
+            # that differs from the virtual one): read them physically.
+            paddr = getattr(self.glue, "entry_block_paddr", None)
+            block = self.rsp.read_memory(addr if paddr is None else paddr, size, physical=True)
         return self.glue.decode(block)
 
     def _deadline_passed(self) -> bool:
+        if self.timer is not None:
+            return False               # the guest's tick enters the kernel by itself
         return self._wake_at_us is not None and self.clock.now_us() >= self._wake_at_us
 
     def _timer_trap_while_idle(self) -> None:
@@ -183,7 +246,7 @@ class HostLoop:
                 self._timer_trap_while_idle()
                 continue
             timeout = POLL_S
-            if self._wake_at_us is not None:
+            if self._wake_at_us is not None and self.timer is None:
                 timeout = max(0.0, min(POLL_S, (self._wake_at_us - self.clock.now_us()) / 1e6))
             stop = self.rsp.wait_stop(timeout=timeout)
             if stop is None:
@@ -276,6 +339,9 @@ class HostLoop:
                 return
             if not self.glue.in_kernel(pc):
                 self.user_stopped = True
+                return
+            if self.timer is not None and self.timer.idle_pc <= pc < self.timer.idle_pc + 12:
+                self._idle_stopped = True      # waiting for an interrupt: nothing to serve
                 return
             self.rsp.step(timeout=10)   # inside a stub on its way in or out
         raise InfrastructureError("the CPU did not leave the kernel stub")

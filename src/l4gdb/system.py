@@ -18,7 +18,7 @@ from l4gdb.console import Console
 from l4gdb.errors import ExitCode, InfrastructureError, L4gdbError, UsageError
 from l4gdb.guestspec import GuestToolchain
 from l4gdb.host import HostLoop
-from l4gdb.kernel.clock import MonotonicClock
+from l4gdb.kernel.clock import GuestClock, MonotonicClock
 from l4gdb.plugins import get_plugins
 
 
@@ -149,6 +149,12 @@ class _TargetMemory:
         return self.target.read_memory(addr, size)
 
 
+# One instruction = 2^3 ns of guest time. (sleep=off, which would make an idle
+# guest's clock jump to its next timer, stalls QEMU 7.2's vCPU after every
+# gdbstub resume; with sleep on, an idle stretch lasts its real time.)
+ICOUNT_ARGS = ("-icount", "shift=3")
+
+
 @dataclass
 class System:
     """One booted system. Use ``with System(...) as s:``."""
@@ -161,6 +167,9 @@ class System:
     patches: dict[str, int] = field(default_factory=dict)   # program symbol -> word, before boot
     event_observer: Callable[..., None] | None = None       # kernel events(name, **data), too
     options: dict[str, object] = field(default_factory=dict)  # for l4gdb_session_start
+    # Deterministic time: QEMU counts instructions (-icount) instead of following the
+    # host's clock, so a run with preemption interleaves the same way every time.
+    deterministic: bool = False
     target: object = None
     loop: HostLoop | None = None
     kernel: object = None
@@ -202,13 +211,17 @@ class System:
         self.kernel_elf = build_kernel_image(tc)
         symbols = elf_symbols(self.kernel_elf)
         glue = hook.l4gdb_trap_glue(arch=self.arch, symbols=symbols)
+        timer = hook.l4gdb_guest_timer(arch=self.arch, symbols=symbols)
+        deterministic = self.deterministic or bool(self.options.get("deterministic"))
+        icount = ICOUNT_ARGS if deterministic else ()
         if self.log_dir is None:
             self.log_dir = Path(self._stack.enter_context(tempfile.TemporaryDirectory(
                 prefix="l4gdb-")))
         try:
             self.target = QemuTarget(
                 qemu.config, self.kernel_elf, arch=self.arch, loaders=[self.program],
-                extra_args=[*qemu.extra_args, *self.extra_qemu_args], binary=qemu.binary,
+                extra_args=[*qemu.extra_args, *icount, *self.extra_qemu_args], binary=qemu.binary,
+                package=getattr(qemu, "package", None),
                 log_path=self.log_dir / "qemu.log",
                 target_xml=getattr(qemu, "target_xml", None),
             )
@@ -216,7 +229,9 @@ class System:
             raise InfrastructureError(str(exc)) from exc
         self._stack.callback(self.target.close)
         self._apply_patches(arch_info.word_size)
-        clock = MonotonicClock()
+        # With a guest timer the kernel's clock is the guest's counter (it stops while
+        # the host serves a trap); without one, host time.
+        clock = GuestClock() if timer is not None else MonotonicClock()
         config = BootConfig(
             kip_addr=layout["kip"],
             utcb_area_base=layout["utcb_area"],
@@ -229,7 +244,7 @@ class System:
         )
         namer = ThreadNamer(self.program)
         observers: list[Callable[..., None]] = [namer]
-        if plugins.wants_events():
+        if plugins.wants_events(self.options):
             def to_plugins(name: str, **data: object) -> None:
                 hook.l4gdb_kernel_event(name=name, data={**data, "time_us": self.kernel.now})
             observers.append(to_plugins)
@@ -246,7 +261,8 @@ class System:
         self.kernel = Kernel(arch_info, config, memory=_TargetMemory(self.target), clock=clock,
                              console=self.console, events=events, paging=paging)
         namer.kernel = self.kernel
-        self.loop = HostLoop(arch_info, glue, self.target, self.kernel, clock)
+        self.loop = HostLoop(arch_info, glue, self.target, self.kernel, clock, timer=timer)
+        self.loop.tick_clock = deterministic and timer is not None
         try:
             self.loop.boot()
         except TargetError as exc:
@@ -284,6 +300,7 @@ class RunOptions:
     gdb: bool = True
     quiet: bool = False
     trace: str | None = None         # timeline file (the trace plugin's session option)
+    deterministic: bool = False      # QEMU -icount: the same interleaving every run
 
 
 DEFAULT_TIMEOUT_S = 120.0
@@ -343,7 +360,8 @@ def run_program(opts: RunOptions, out: IO[str] = sys.stdout, err: IO[str] = sys.
 
         def boot(console: Console, log_dir: Path, events: Callable[..., None]):
             return boot_system(arch, program, gdb=opts.gdb, console=console, log_dir=log_dir,
-                               events=events, options={"trace": opts.trace})
+                               events=events, options={"trace": opts.trace,
+                                                        "deterministic": opts.deterministic})
 
         harness = Harness(console=console, script=script, timeout=timeout, boot=boot,
                           log_dir=logs.path, arch=arch, program=name)

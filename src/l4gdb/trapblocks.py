@@ -68,6 +68,10 @@ class BlockTrapGlue:
     data_fault_access: Callable[[int], int] = lambda fsr: 4  # rwx of a data fault
     exception_number: Callable[[int], int] = lambda detail: detail  # Trap.number of a kind-2
     exit_block_max: int = 1536
+    # Where a CPU stopped in user mode finds the entry block physically, when that is
+    # not entry_block_addr itself (MIPS: the blocks are in kseg0, the CPU's user mode
+    # cannot see it and QEMU's physical view has RAM at 0).
+    entry_block_paddr: int | None = None
     _fmt: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -152,7 +156,10 @@ class BlockTrapGlue:
         return self.kernel_low <= pc < self.kernel_high
 
     def enter_kernel(self, regs: dict[str, int]) -> dict[str, int]:
-        return {**self.sanitize(dict(regs)), self.ip_reg: self.preempt_addr}
+        # Only registers the target has (``regs`` are the live ones): an arch's
+        # sanitize may add pseudo registers (a flags word the CPU does not have).
+        safe = self.sanitize(dict(regs))
+        return {**{k: v for k, v in safe.items() if k in regs}, self.ip_reg: self.preempt_addr}
 
     def is_preempt_entry(self, trap: Trap) -> bool:
         return trap.kind is TrapKind.SYSCALL and trap.number == self.preempt_number

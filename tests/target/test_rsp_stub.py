@@ -180,7 +180,11 @@ def test_monitor(client: RawClient) -> None:
 def test_detach_ends_session(client: RawClient, stub: GdbStub, provider: FakeProvider) -> None:
     assert client.cmd(b"D") == b"OK"
     assert ("detach",) in provider.calls
-    assert client.sock.recv(10) == b""
+    try:
+        ended = client.sock.recv(10) == b""
+    except ConnectionResetError:   # closed with our ack still unread: a reset, also an end
+        ended = True
+    assert ended
     # a new GDB can attach afterwards
     again = RawClient(stub.port)
     assert again.cmd(b"qAttached") == b"1"

@@ -111,3 +111,42 @@ def test_random_blocks_never_raise():
         words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
         words[0] = rng.choice([0, 1, 2, 3, 4, 5, 6, NOT_IN_KERNEL, rng.getrandbits(32)])
         g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
+
+
+def _interrupt_entry(irq: int, counter: int) -> bytes:
+    block = bytearray(entry(5, irq))
+    struct.pack_into("<II", block, 22 * 4, counter & 0xFFFFFFFF, counter >> 32)
+    return bytes(block)
+
+
+def test_interrupt_entry_carries_irq_and_counter():
+    trap = glue().decode(_interrupt_entry(27, (5 << 32) | 7))
+    assert trap.kind is TrapKind.INTERRUPT and trap.number == 27
+    assert trap.detail["counter"] == (5 << 32) | 7
+
+
+def test_guest_timer_block_and_clock():
+    from l4gdb_arm.plugin import l4gdb_guest_timer
+
+    assert l4gdb_guest_timer(arch="arm", symbols=SYMS) is None       # old image: no timer
+    syms = {**SYMS, "l4k_timer_block": 0x40001900, "l4k_idle": 0x40000300}
+    timer = l4gdb_guest_timer(arch="arm", symbols=syms)
+    assert l4gdb_guest_timer(arch="mips", symbols=syms) is None
+    freq = struct.pack("<I", 62_500_000)
+    writes = timer.start(lambda addr, n: freq if addr == 0x40001908 else bytes(n), 10_000)
+    assert writes == [(0x40001900, struct.pack("<II", 625_000, 1))]
+    assert timer.time_us(glue().decode(_interrupt_entry(27, 62_500_000))) == 1_000_000
+    (addr, data), = timer.irq_writes([30, 33], [5])
+    assert addr == 0x4000190C
+    assert struct.unpack("<5I", data) == (1, 1 << 30, 1 << 1, 1 << 5, 0)
+    assert 30 in timer.valid_irqs() and 64 not in timer.valid_irqs()
+
+
+def test_guest_timer_skip_write():
+    from l4gdb_arm.plugin import l4gdb_guest_timer
+
+    syms = {**SYMS, "l4k_timer_block": 0x40001900, "l4k_idle": 0x40000300}
+    timer = l4gdb_guest_timer(arch="arm", symbols=syms)
+    assert timer.skip_write(3) == (0x40001920, struct.pack("<I", 3))
+    assert timer.skip_write(-1) == (0x40001920, struct.pack("<I", 0))
+    assert timer.skip_write(1 << 40) == (0x40001920, struct.pack("<I", 0xFFFFFFFF))

@@ -32,10 +32,10 @@ from l4gdb.trapblocks import BlockTrapGlue  # noqa: E402
 ENTRY_WORDS = 48 + 128
 EXIT_HEADER = 36 + 4
 
-SYMS = {"l4k_vectors": 0x80000000, "l4k_trap_bp": 0x800101D0,
-        "l4k_entry_block": 0x80011040, "l4k_exit_block": 0x80011300,
-        "l4k_return": 0x800101D4, "l4k_kernel_end": 0x80012000,
-        "l4k_preempt_gate": 0x8001034C, "_start": 0x80010360}
+SYMS = {"l4k_vectors": 0x80000000, "l4k_trap_bp": 0x800112F8,
+        "l4k_entry_block": 0x80012040, "l4k_exit_block": 0x80012300,
+        "l4k_return": 0x800112FC, "l4k_kernel_end": 0x80013000,
+        "l4k_preempt_gate": 0x80010000, "_start": 0x800115E4}
 
 
 def glue() -> BlockTrapGlue:
@@ -74,12 +74,18 @@ def test_missing_symbol_is_refused():
         l4gdb_trap_glue(arch="mips", symbols={k: v for k, v in SYMS.items() if k != "l4k_return"})
 
 
-def test_block_addresses_are_kuseg_aliases_and_code_stays_in_kseg0():
+def test_blocks_are_in_kseg0_with_a_physical_alias_for_user_mode_stops():
     g = glue()
-    assert g.entry_block_addr == 0x00011040 and g.exit_block_addr == 0x00011300
-    assert g.bp_addr == 0x800101D0 and g.return_addr == 0x800101D4
+    assert g.entry_block_addr == 0x80012040 and g.exit_block_addr == 0x80012300
+    assert g.entry_block_paddr == 0x00012040
+    assert g.bp_addr == 0x800112F8 and g.return_addr == 0x800112FC
     assert g.in_kernel(0x80010000) and not g.in_kernel(0x00400000)
     assert g.entry_block_size == ENTRY_WORDS * 4
+
+
+def test_gate_off_its_wired_page_is_refused():
+    with pytest.raises(ValueError, match="preemption gate"):
+        l4gdb_trap_glue(arch="mips", symbols={**SYMS, "l4k_preempt_gate": 0x8001034C})
 
 
 def test_not_in_kernel_block_decodes_to_none():
@@ -127,7 +133,7 @@ def test_enter_kernel_uses_the_gates_kuseg_alias():
     regs = {r: 1 for r in USER_REGS}
     regs["status"] = 0x13              # EXL/IE must not survive
     out = glue().enter_kernel(regs)
-    assert out["pc"] == 0x0001034C and out["status"] == 0x10
+    assert out["pc"] == 0x00010000 and out["status"] == 0x10
 
 
 def test_exit_block_layout_and_copy_records():
@@ -186,3 +192,23 @@ def test_host_stub_g_packet_has_no_holes():
             "status", "lo", "hi", "badvaddr", "cause", "pc"]
     finally:
         stub.close()
+
+
+def test_host_reads_the_entry_block_physically_when_stopped_in_user_mode():
+    from l4gdb.host import HostLoop
+    from l4gdb.target.errors import TargetError
+
+    class Rsp:
+        def __init__(self):
+            self.calls = []
+
+        def read_memory(self, addr, size, physical=False):
+            self.calls.append((addr, physical))
+            if not physical and addr >= 0x80000000:
+                raise TargetError("E14")         # user mode: kseg0 is not translatable
+            return entry(1, detail=7)
+
+    rsp = Rsp()
+    trap = HostLoop(MIPS_INFO, glue(), rsp, kernel=None, clock=None)._read_trap()
+    assert trap.kind is TrapKind.SYSCALL and trap.number == 7
+    assert rsp.calls == [(0x80012040, False), (0x00012040, True)]

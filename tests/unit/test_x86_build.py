@@ -68,3 +68,22 @@ def test_portable_programs_build_unchanged(tc, program, tmp_path):
     machine, entry, syms = _elf(elf)
     assert machine == "EM_386"
     assert 0x00400000 <= entry < 0x00800000 and "__stack_top" in syms
+
+
+def test_kernel_pages_match_the_page_table_builder(kernel):
+    """paging.py maps the image's first two pages for users: the gate and the %gs slot
+    must be there and nothing of the kernel proper; the glue accepts the real image."""
+    from l4gdb_x86.paging import USER_PAGES
+
+    _, _, syms = _elf(kernel)
+    low = l4gdb_x86.l4gdb_memory_layout(arch="x86")["kernel_low"]
+    user_end = low + USER_PAGES * 0x1000
+    assert syms["l4k_user_start"] == low and syms["l4k_user_end"] == user_end
+    assert low <= syms["l4k_preempt_gate"] < low + 0x1000          # user text page
+    assert low + 0x1000 <= syms["l4k_user_tls"] < user_end         # user data page
+    for name in ("l4k_kernel_start", "l4k_trap_bp", "l4k_return", "_start",
+                 "l4k_entry_block", "l4k_exit_block", "l4k_boot_pd"):
+        assert syms[name] >= user_end, name
+    assert syms["l4k_boot_pd"] % 0x1000 == 0
+    glue = l4gdb_x86.make_glue(syms)
+    assert glue.in_kernel(syms["l4k_preempt_gate"]) and glue.in_kernel(syms["l4k_trap_bp"])

@@ -7,12 +7,13 @@ docs/internals.md §3), the toolchain flags and the QEMU/GDB settings.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from l4gdb.guestspec import GuestToolchain
 from l4gdb.hookspecs import hookimpl
-from l4gdb.kernel.abi import ArchInfo
+from l4gdb.kernel.abi import ArchInfo, Trap
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
 from .mmu import ArmPageTables
@@ -53,6 +54,62 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
     return regs
 
 
+ENTRY_COUNTER_WORD = 22          # kernel.S: CNTVCT at entry, words 22..23 of the entry block
+
+
+class ArmTrapGlue(BlockTrapGlue):
+    """The shared codec, plus the virtual counter the stub stores at every entry."""
+
+    def decode(self, block: bytes) -> Trap | None:
+        trap = super().decode(block)
+        if trap is not None and len(block) >= (ENTRY_COUNTER_WORD + 2) * 4:
+            lo, hi = struct.unpack_from("<II", block, ENTRY_COUNTER_WORD * 4)
+            trap.detail["counter"] = lo | hi << 32
+        return trap
+
+
+# The stub's timer block (kernel.S l4k_timer_block), byte offsets.
+TB_TICK, TB_ARM, TB_FREQ, TB_OPS, TB_UNMASK, TB_MASK, TB_SKIP = 0, 4, 8, 12, 16, 24, 32
+TICK_IRQ = 27                     # the virtual timer's PPI on virt (GICv2)
+DEFAULT_FREQ = 62_500_000         # QEMU's generic timer (if the stub's word is 0)
+
+
+class ArmGuestTimer:
+    """The generic timer's virtual channel (CNTV) as the kernel's tick, GICv2 lines."""
+
+    tick_irq = TICK_IRQ
+
+    def __init__(self, block_addr: int, idle_pc: int) -> None:
+        self.block_addr = block_addr
+        self.idle_pc = idle_pc
+        self.freq = DEFAULT_FREQ
+
+    def start(self, read, tick_us: int) -> list[tuple[int, bytes]]:
+        freq = struct.unpack("<I", bytes(read(self.block_addr + TB_FREQ, 4)))[0]
+        self.freq = freq or DEFAULT_FREQ
+        ticks = max(1, self.freq * tick_us // 1_000_000)
+        return [(self.block_addr, struct.pack("<II", ticks, 1))]
+
+    def time_us(self, trap: Trap) -> int | None:
+        counter = trap.detail.get("counter")
+        return None if counter is None else counter * 1_000_000 // self.freq
+
+    def irq_writes(self, unmask: list[int], mask: list[int]) -> list[tuple[int, bytes]]:
+        def bits(irqs: list[int]) -> tuple[int, int]:
+            words = [0, 0]
+            for irq in irqs:
+                if 0 <= irq < 64:
+                    words[irq >> 5] |= 1 << (irq & 31)
+            return words[0], words[1]
+        return [(self.block_addr + TB_OPS, struct.pack("<5I", 1, *bits(unmask), *bits(mask)))]
+
+    def skip_write(self, ticks: int) -> tuple[int, bytes]:
+        return (self.block_addr + TB_SKIP, struct.pack("<I", max(0, min(ticks, 0xFFFFFFFF))))
+
+    def valid_irqs(self) -> range:
+        return range(64)           # SystemBase: SGIs, PPIs and the first 32 SPIs
+
+
 def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
     low = symbols.get("l4k_vectors", symbols.get("_start", 0))
@@ -60,7 +117,7 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
         # mmu.py maps exactly one text page user read/execute (the preemption gate).
         raise ValueError("arm kernel text exceeds its page: the preemption gate may be "
                          "unreachable from user mode")
-    return BlockTrapGlue(
+    return ArmTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
@@ -171,3 +228,10 @@ def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> ArmPageTables | None
 @hookimpl
 def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
     return make_glue(symbols) if arch == ARCH else None
+
+
+@hookimpl
+def l4gdb_guest_timer(arch: str, symbols: dict[str, int]) -> ArmGuestTimer | None:
+    if arch != ARCH or "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
+        return None
+    return ArmGuestTimer(symbols["l4k_timer_block"], symbols["l4k_idle"])

@@ -7,10 +7,16 @@ docs/internals.md §3 and §4 "MIPS"), the toolchain flags and the QEMU/GDB sett
 QEMU 7.2's MIPS gdbstub serves no target description, so this plugin brings
 one (GDB's own MIPS feature names, numbered as QEMU's ``g`` packet): the host
 uses it to name the registers and serves it to GDB.
+
+Address spaces: :class:`~l4gdb_mips.pagetables.MipsPageTables` builds the
+tables ``guest/kernel.S``'s TLB refill handler walks. ``L4GDB_MIPS_FLAT=1`` in
+the environment leaves them out: the kernel runs flat (kuseg 0..128 MiB 1:1
+onto RAM for every thread), as before address spaces existed.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +24,8 @@ from l4gdb.guestspec import GuestToolchain
 from l4gdb.hookspecs import hookimpl
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+
+from .pagetables import MipsPageTables
 
 ARCH = "mips"
 HERE = Path(__file__).resolve().parent
@@ -53,7 +61,9 @@ KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=
                    interrupt=(5,))
 PREEMPT_NUMBER = 0xFFFFFF         # v0 of the syscall at l4k_preempt_gate
 KSEG0 = 0x80000000
-KSEG_MASK = 0x1FFFFFFF            # kseg0 address -> physical (= its kuseg alias here)
+KSEG_MASK = 0x1FFFFFFF            # kseg0 address -> physical (= its kuseg alias, flat)
+GATE_PAGE = 0x00010000            # the gate's page, user-reachable at this alias (kernel.ld)
+FLAT_ENV = "L4GDB_MIPS_FLAT"      # "1": no page tables (the flat world)
 EXC_MOD, EXC_TLBS, EXC_ADES = 1, 3, 5
 
 
@@ -76,20 +86,26 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
 
 def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
+    gate = symbols["l4k_preempt_gate"] & KSEG_MASK
+    if gate != GATE_PAGE:
+        # kernel.S wires exactly that page into every address space.
+        raise ValueError(f"mips preemption gate at {gate:#x}, not at page {GATE_PAGE:#x}: "
+                         "unreachable from user mode")
     return BlockTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
-        # The host reaches the blocks through their kuseg alias (the wired TLB entries
-        # map it in every mode and ASID): QEMU's gdbstub translates with the CPU's
-        # current mode, and a CPU stopped in user mode (a user breakpoint, a deadline)
-        # cannot see kseg0.
-        entry_block_addr=symbols["l4k_entry_block"] & KSEG_MASK,
-        exit_block_addr=symbols["l4k_exit_block"] & KSEG_MASK,
+        # The host reads and writes the blocks at their kseg0 address while the CPU is
+        # in the kernel; a CPU stopped in user mode (a user breakpoint, a deadline)
+        # cannot see kseg0 through QEMU's gdbstub, so then the entry block is read at
+        # its physical address.
+        entry_block_addr=symbols["l4k_entry_block"],
+        entry_block_paddr=symbols["l4k_entry_block"] & KSEG_MASK,
+        exit_block_addr=symbols["l4k_exit_block"],
         return_addr=symbols["l4k_return"],
         kernel_low=symbols.get("l4k_vectors", KSEG0),
         kernel_high=symbols["l4k_kernel_end"],
         # user mode cannot execute kseg0: the gate runs at its kuseg alias
-        preempt_addr=symbols["l4k_preempt_gate"] & KSEG_MASK,
+        preempt_addr=gate,
         preempt_number=PREEMPT_NUMBER,
         ip_reg="pc",
         sanitize=_user_safe,
@@ -186,19 +202,39 @@ def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
     )
 
 
+def flat() -> bool:
+    return os.environ.get(FLAT_ENV, "") not in ("", "0")
+
+
 @hookimpl
 def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
     if arch != ARCH:
         return None
-    # Physical addresses, which are also the user (kuseg) addresses: the boot code maps
-    # kuseg 0..128 MiB 1:1 onto RAM. The kernel image runs at kseg0 = these + 0x80000000.
-    return {
-        "ram_low": 0x00000000, "ram_high": 0x08000000,
+    # Physical addresses; flat, also the user (kuseg) addresses. The kernel image runs
+    # at kseg0 = these + 0x80000000, which is also where the kernel reaches all of RAM
+    # (the kernel window). With address spaces the last 16 MiB of RAM hold page
+    # tables and UTCB frames (the kernel's own memory), not RAM for sigma0.
+    layout = {
+        "ram_low": 0x00000000, "ram_high": 0x07000000,
         "kernel_low": 0x00000000, "kernel_high": 0x00020000,
         "kip": 0x00020000,
         "utcb_area": 0x00040000, "utcb_area_log2": 18,
         "free_low": 0x00800000,
+        "pt_pool_low": 0x07000000, "pt_pool_high": 0x08000000,
+        "kernel_window": KSEG0,
     }
+    if flat():
+        layout["ram_high"] = layout["pt_pool_high"]    # no tables: all RAM is sigma0's
+    return layout
+
+
+@hookimpl
+def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> MipsPageTables | None:
+    if arch != ARCH or flat():
+        return None
+    return MipsPageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                          ram=(layout["ram_low"], layout["pt_pool_high"]),
+                          kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
 @hookimpl

@@ -15,6 +15,8 @@ from l4gdb.hookspecs import hookimpl
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
+from .paging import USER_PAGES, X86PageTables
+
 ARCH = "x86"
 HERE = Path(__file__).resolve().parent
 GUEST = HERE / "guest"
@@ -56,7 +58,8 @@ KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=
 SYSCALL_VECTOR_BASE = 0x80        # int $0x80+N is system call N
 PREEMPT_NUMBER = 0x7F             # int $0xff at l4k_preempt_gate
 PF_WRITE = 1 << 1                 # page-fault error code bits
-PF_FETCH = 1 << 4
+PF_FETCH = 1 << 4                 # set by kernel.S for a fault at eip (no NX: the CPU doesn't)
+KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, in every space (kernel.S, paging.py)
 
 
 def _user_safe(regs: dict[str, int]) -> dict[str, int]:
@@ -74,13 +77,22 @@ def _fault_access(error_code: int) -> int:
 
 def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
+    low = symbols.get("l4k_user_start", symbols.get("l4k_kernel_start", 0x00100000))
+    if "l4k_user_end" in symbols:
+        # paging.py maps exactly the image's first USER_PAGES pages for user code.
+        user = (low, low + USER_PAGES * 0x1000)
+        for name in ("l4k_preempt_gate", "l4k_user_tls"):
+            if name in symbols and not user[0] <= symbols[name] < user[1]:
+                raise ValueError(f"x86 kernel image: {name} is not on a user page")
+        if symbols["l4k_user_end"] != user[1]:
+            raise ValueError("x86 kernel image: the user pages are not the image's first two")
     return BlockTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
         exit_block_addr=symbols["l4k_exit_block"],
         return_addr=symbols["l4k_return"],
-        kernel_low=symbols.get("l4k_kernel_start", symbols.get("_start", 0x00100000)),
+        kernel_low=low,
         kernel_high=symbols["l4k_kernel_end"],
         preempt_addr=symbols["l4k_preempt_gate"],
         preempt_number=PREEMPT_NUMBER,
@@ -158,13 +170,27 @@ def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
 def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
     if arch != ARCH:
         return None
+    # RAM is 128 MiB at 0; main memory starts at 1 MiB and its last 16 MiB hold
+    # page tables and UTCB frames (the kernel's own memory).
     return {
-        "ram_low": 0x00100000, "ram_high": 0x08000000,
+        "ram_low": 0x00100000, "ram_high": 0x07000000,
         "kernel_low": 0x00100000, "kernel_high": 0x00110000,
         "kip": 0x00110000,
         "utcb_area": 0x00140000, "utcb_area_log2": 18,
         "free_low": 0x00800000,
+        "pt_pool_low": 0x07000000, "pt_pool_high": 0x08000000,
+        "kernel_window": KERNEL_WINDOW,
     }
+
+
+@hookimpl
+def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> X86PageTables | None:
+    if arch != ARCH:
+        return None
+    return X86PageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                         window=layout["kernel_window"],
+                         kernel_image=(layout["kernel_low"], layout["kernel_high"]),
+                         window_size=layout["pt_pool_high"])
 
 
 @hookimpl

@@ -112,3 +112,5 @@ class Resume:
     writes: list[tuple[int, bytes]] = field(default_factory=list)  # memory to write first
     wake_at_us: int | None = None        # next deadline on the kernel clock (None = none)
     exit_status: int | None = None       # set when the system is finished (root task exit)
+    irq_unmask: tuple[int, ...] = ()     # interrupt lines to enable on the way out
+    irq_mask: tuple[int, ...] = ()       # interrupt lines to disable on the way out

@@ -31,3 +31,19 @@ class FakeClock:
 
     def advance(self, us: int) -> None:
         self.now += us
+
+
+class GuestClock:
+    """The guest's own clock: the host sets it from every kernel entry (the
+    counter the vector stub read), so it advances only while the guest runs
+    and is the same run after run when the guest's time is (QEMU -icount)."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+    def now_us(self) -> int:
+        return self.now
+
+    def observe(self, us: int) -> None:
+        if us > self.now:          # never backwards
+            self.now = us

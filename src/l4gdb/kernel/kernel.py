@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import exception, ipc
+from . import exception, interrupt, ipc
 from .abi import ArchInfo, Resume, Syscall, Trap, TrapKind
 from .clock import Clock
 from .exregs import sys_exchange_registers
@@ -24,6 +24,7 @@ from .kip import (
     MEM_CONVENTIONAL,
     MEM_RESERVED,
     MMU_FEATURE,
+    SYSTEM_BASE,
     USER_BASE,
     KipInfo,
     MemoryDesc,
@@ -99,6 +100,15 @@ class Kernel:
         self._space_no = 0
         self._dispatched_at: int | None = None
         self._syscalls = self._syscall_table()
+        # Interrupts: the tick of the guest timer (None: the host meets deadlines
+        # itself), the lines that exist, and mask changes for the next exit.
+        self.tick_irq: int | None = None
+        self.irq_range: range = range(SYSTEM_BASE)
+        self.irq_space: Space | None = None
+        self.ticks = 0
+        self._unmask: list[int] = []
+        self._mask: list[int] = []
+        self._queued_irqs: list[int] = []
 
     # --- the entry point ------------------------------------------------------
 
@@ -116,6 +126,7 @@ class Kernel:
                 if cur is not None:
                     self._save_context(cur, trap)
                     self._account(cur)
+                self._take_queued_interrupts()
                 self._dispatch(cur, trap)
             self._expire_deadlines()
         except Exception as exc:   # an internal bug stops only the offending thread
@@ -136,7 +147,10 @@ class Kernel:
             if cur is not None:
                 exception.raise_exception(self, cur, trap)
         elif trap.kind is TrapKind.INTERRUPT:
-            self.event("interrupt", irq=trap.number)     # interrupt threads: not modelled yet
+            if trap.number == self.tick_irq:
+                self.ticks += 1       # time moved on: accounting and deadlines do the rest
+            elif trap.number in self.irq_range:
+                interrupt.fire(self, trap.number)
         # TIMER: nothing beyond accounting and deadlines.
         if cur is not None and not cur.runnable and self._woken:
             # The caller blocked (Call, ReplyWait): the thread it woke runs next
@@ -265,6 +279,7 @@ class Kernel:
         if self.current is t:
             self.current = None
         ipc.partner_gone(self, t)
+        interrupt.partner_gone(self, t)
         self.event("thread_delete", thread=t.global_id)
 
     def move_thread(self, t: Tcb, space: Space) -> None:
@@ -427,6 +442,31 @@ class Kernel:
             self.sched.enqueue(t)
             self._woken.append(t)
 
+    def queue_interrupt(self, irq: int) -> None:
+        """An interrupt the CPU took where the host could not serve it as an entry
+        of its own (on the way into the kernel): handled on the next entry."""
+        if irq != self.tick_irq and irq in self.irq_range and irq not in self._queued_irqs:
+            self._queued_irqs.append(irq)
+
+    def _take_queued_interrupts(self) -> None:
+        queued, self._queued_irqs = self._queued_irqs, []
+        for irq in queued:
+            interrupt.fire(self, irq)
+
+    def irq_unmask(self, irq: int) -> None:
+        """Enable interrupt line irq on the way out of this entry."""
+        if irq in self._mask:
+            self._mask.remove(irq)
+        if irq not in self._unmask:
+            self._unmask.append(irq)
+
+    def irq_mask(self, irq: int) -> None:
+        """Disable interrupt line irq on the way out of this entry."""
+        if irq in self._unmask:
+            self._unmask.remove(irq)
+        if irq not in self._mask:
+            self._mask.append(irq)
+
     def halt(self, t: Tcb, why: str) -> None:
         t.halted = True
         self.console.write(f"l4gdb: thread {self.name_of(t)}: {why}\n")
@@ -494,6 +534,8 @@ class Kernel:
                 self._writes[:0] = tables
         writes = merge_writes(self._writes)
         self._writes = []
+        irq_ops = {"irq_unmask": tuple(self._unmask), "irq_mask": tuple(self._mask)}
+        self._unmask, self._mask = [], []
         if self.exit_status is not None:
             return Resume(thread=None, writes=writes, exit_status=self.exit_status)
         nxt = self.sched.choose()
@@ -505,7 +547,7 @@ class Kernel:
         self._dispatched_at = self.now
         wake_at = self.next_deadline(nxt)
         if nxt is None:
-            return Resume(thread=None, writes=writes, wake_at_us=wake_at)
+            return Resume(thread=None, writes=writes, wake_at_us=wake_at, **irq_ops)
         space_root = 0
         root = nxt.space.root
         if root and (root != self._loaded_root or self._tlb_dirty):
@@ -514,7 +556,7 @@ class Kernel:
             self._tlb_dirty = False
         return Resume(thread=nxt.global_id, regs=dict(nxt.regs), utcb_addr=nxt.utcb_addr,
                       tls=nxt.utcb_addr, space_root=space_root, writes=writes,
-                      wake_at_us=wake_at)
+                      wake_at_us=wake_at, **irq_ops)
 
     def _internal_error(self, cur: Tcb | None, trap: Trap, exc: Exception) -> None:
         where = traceback.extract_tb(exc.__traceback__)[-1]

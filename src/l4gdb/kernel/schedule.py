@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from .interrupt import IrqThread
 from .thread import State, Tcb
 from .types import NILTHREAD, Error, Timeout
 
@@ -127,6 +128,9 @@ def sys_schedule(k: Kernel, cur: Tcb, dest: int, time_control: int, processor_co
     """Schedule: checks and result codes as Pistachio's SYS_SCHEDULE."""
     dont_change = k.arch.word_mask
     target = k.thread_by_global(dest)
+    if target is not None and isinstance(target.host, IrqThread) \
+            and target.host.handler is not None:
+        return _schedule_interrupt(k, cur, target, prio_control)
     if target is None or target.host is not None:
         return k.fail(cur, Error.InvalidThread, 0, 0)
     if prio_control != dont_change and (prio_control & 0xFF) > cur.priority:
@@ -154,3 +158,14 @@ def sys_schedule(k: Kernel, cur: Tcb, dest: int, time_control: int, processor_co
             target.sensitive_prio = sens
     k.event("schedule", reason="schedule", thread=target.global_id, priority=target.priority)
     return schedule_state(target), old_time
+
+
+def _schedule_interrupt(k: Kernel, cur: Tcb, target: Tcb, prio_control: int) -> tuple[int, ...]:
+    """Schedule on an associated interrupt thread: its priority (the one its
+    messages are sent with); the rest has no meaning for it."""
+    if prio_control != k.arch.word_mask:
+        if (prio_control & 0xFF) > cur.priority and not cur.space.privileged:
+            return k.fail(cur, Error.InvalidParam, 0, 0)
+        target.priority = prio_control & 0xFF
+    old_time = (Timeout.period(target.timeslice_us) << 16) | Timeout.period(target.total_quantum_us)
+    return SCHED_RUNNING, old_time

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from . import interrupt
 from .kip import USER_BASE
 from .thread import IpcKind, IpcOp, State, Tcb
 from .types import NILTHREAD, Error, ThreadId, is_global_id
@@ -20,8 +21,10 @@ def sys_thread_control(k: Kernel, cur: Tcb, dest: int, space_spec: int, schedule
     if not is_global_id(dest, k.bits):
         return k.fail(cur, Error.InvalidThread, 0)
     tid = ThreadId.from_raw(dest, k.bits)
-    # Interrupt threads (below SystemBase) are not modelled yet; kernel
+    # Interrupt threads (below SystemBase): handler association; kernel
     # threads (below UserBase) are off limits.
+    if interrupt.is_interrupt_no(k, tid.thread_no):
+        return interrupt.thread_control(k, cur, dest, space_spec, pager)
     if tid.thread_no < USER_BASE:
         return k.fail(cur, Error.InvalidThread, 0)
     existing = k.threads.get(tid.thread_no)

@@ -45,12 +45,14 @@ class QemuTarget:
         loaders: Sequence[str | os.PathLike[str]] = (),
         extra_args: Sequence[str] = (),
         binary: str | None = None,
+        package: str | None = None,
         byteorder: str = "little",
         timeout: float = 10.0,
         log_path: str | os.PathLike[str] | None = None,
         target_xml: bytes | None = None,
     ) -> None:
         self.qemu = QemuProcess(config, kernel, arch=arch, loaders=loaders, binary=binary,
+                                package=package,
                                 extra_args=extra_args, log_path=log_path).start()
         try:
             self.rsp = RspClient(self.qemu.gdb_port, timeout=timeout, byteorder=byteorder,

@@ -32,10 +32,13 @@ _PACKAGES = {
 }
 
 
-def find_binary(name: str) -> str:
+def find_binary(name: str, package: str | None = None) -> str:
+    """The binary's path; ``package`` names the Debian package that ships it (for the
+    message), else a table of the usual ones is asked."""
     path = shutil.which(name)
     if path is None:
-        raise TargetError(f"{name} not found: apt-get install {_PACKAGES.get(name, name)}")
+        pkg = package or _PACKAGES.get(name, name)
+        raise TargetError(f"{name} not found: apt-get install {pkg}")
     return path
 
 
@@ -111,7 +114,9 @@ class QemuProcess:
         binary: str | None = None,
         log_path: str | os.PathLike[str] | None = None,
         start_timeout: float = 10.0,
+        package: str | None = None,
     ) -> None:
+        self.package = package
         self.config = Path(config)
         self.kernel = Path(kernel)
         self.loaders = [Path(p) for p in loaders]
@@ -128,7 +133,7 @@ class QemuProcess:
 
     def argv(self, gdb_port: int, qmp_path: str) -> list[str]:
         args = [
-            find_binary(self.binary),
+            find_binary(self.binary, self.package),
             "-readconfig", str(self.config),
             "-nodefaults",            # no NIC/VGA/serial/monitor the config file cannot switch off
             "-nographic", "-monitor", "none", "-serial", "none",
@@ -145,7 +150,7 @@ class QemuProcess:
         for path in (self.config, self.kernel, *self.loaders):
             if not path.is_file():
                 raise TargetError(f"QEMU input missing: {path}")
-        find_binary(self.binary)
+        find_binary(self.binary, self.package)
         self._tmp = tempfile.TemporaryDirectory(prefix="l4gdb-qemu-")
         if self._log_path is None:
             self._log_path = Path(self._tmp.name) / "qemu.log"

@@ -49,6 +49,32 @@
 #define WINDOW_L1_INDEX 0xC00           /* 0xC0000000 >> 20 */
 #define SECT_WINDOW 0x41E               /* section, AP=01 (privileged RW), XN, C, B */
 #define SECT_FLAT 0xC0E                 /* section, AP=11 (all may read/write), executable */
+#define SECT_DEVICE 0x416               /* section, AP=01 (privileged RW), XN, shared device */
+        /* devices in the kernel's half (TTBR1): virt's GICv2 at 0x08000000 */
+#define GIC_PA 0x08000000
+#define GIC_VA 0xF8000000
+#define GIC_L1_INDEX 0xF80              /* GIC_VA >> 20 */
+#define GICD GIC_VA                     /* distributor */
+#define GICC (GIC_VA + 0x10000)         /* CPU interface */
+#define GICD_CTLR 0x000
+#define GICD_ISENABLER 0x100
+#define GICD_ICENABLER 0x180
+#define GICC_CTLR 0x000
+#define GICC_PMR 0x004
+#define GICC_IAR 0x00C
+#define GICC_EOIR 0x010
+#define IRQ_SPURIOUS 1023
+#define IRQ_TICK 27                     /* PPI 11: the virtual timer (CNTV) */
+        /* entry block: the virtual counter at entry (words 22..23) */
+#define EB_COUNTER (22*4)
+        /* timer block (l4k_timer_block) word offsets (bytes) */
+#define TB_TICK 0                       /* CNTV_TVAL reload: counter ticks per tick */
+#define TB_ARM 4                        /* host sets 1: start the tick on the way out */
+#define TB_FREQ 8                       /* CNTFRQ, stored at boot */
+#define TB_OPS 12                       /* host sets 1: apply TB_UNMASK / TB_MASK */
+#define TB_UNMASK 16                    /* 2 words: GICD_ISENABLER0/1 bits, cleared when applied */
+#define TB_MASK 24                      /* 2 words: GICD_ICENABLER0/1 bits, cleared when applied */
+#define TB_SKIP 32                      /* ticks to absorb in the vector (host: a copy record) */
 
         .section .text.vectors, "ax"
         .balign 32
@@ -126,11 +152,55 @@ vec_dabt:
         mrc     p15, 0, r4, c5, c0, 0   @ DFSR
         b       entry_common
 
+/* IRQ: detail = the interrupt id from GICC_IAR. The tick re-arms itself;
+ * any other line is masked at the distributor until the kernel unmasks it
+ * (the handler thread's reply). Every line is EOI'd here. */
 vec_irq:
         SAVE_USER
         sub     lr, lr, #4
-        mov     r1, #5
-        b       entry_async
+        ldr     r6, =GICC
+        ldr     r5, [r6, #GICC_IAR]
+        ubfx    r2, r5, #0, #10
+        ldr     r7, =IRQ_SPURIOUS
+        cmp     r2, r7
+        beq     1f
+        cmp     r2, #IRQ_TICK
+        bne     2f
+        ldr     r7, =l4k_timer_block
+        ldr     r8, [r7, #TB_TICK]      @ next tick = this one + tick (no drift)
+        mrrc    p15, 3, r9, r10, c14    @ CNTV_CVAL
+        adds    r9, r9, r8
+        adc     r10, r10, #0
+        mcrr    p15, 3, r9, r10, c14
+        isb
+        mrrc    p15, 1, r11, r12, c14   @ CNTVCT
+        subs    r11, r9, r11
+        sbcs    r12, r10, r12
+        bpl     4f                      @ the next tick is still ahead
+        mcr     p15, 0, r8, c14, c3, 0  @ fell behind: restart from now (CNTV_TVAL)
+4:      ldr     r8, [r7, #TB_SKIP]      @ ticks the kernel does not need to see
+        cmp     r8, #0
+        beq     3f
+        sub     r8, r8, #1
+        str     r8, [r7, #TB_SKIP]
+        str     r5, [r6, #GICC_EOIR]
+        /* back to what was interrupted (user code, or the idle loop) without a
+         * kernel entry: r0 = l4k_entry_block, user registers at words 4..18 */
+        add     r0, r0, #16
+        ldmia   r0, {r0-r14}^
+        nop                             @ no banked access right after ldm^
+        movs    pc, lr
+2:      ldr     r7, =GICD + GICD_ICENABLER
+        lsr     r8, r2, #5
+        and     r9, r2, #31
+        mov     r10, #1
+        lsl     r10, r10, r9
+        str     r10, [r7, r8, lsl #2]   @ mask the line
+3:      str     r5, [r6, #GICC_EOIR]
+1:      mov     r1, #5
+        mov     r3, #0
+        mov     r4, #0
+        b       entry_common
 
 vec_fiq:
         SAVE_USER
@@ -145,6 +215,10 @@ entry_async:
 entry_common:
         stmia   r0, {r1-r4}             @ kind, detail, far, fsr
         str     lr, [r0, #EB_PC]
+        isb
+        mrrc    p15, 1, r5, r6, c14     @ CNTVCT: the guest's clock at entry
+        str     r5, [r0, #EB_COUNTER]
+        str     r6, [r0, #EB_COUNTER + 4]
         mrs     r5, spsr
         str     r5, [r0, #EB_PC + 4]
         cps     #MODE_SVC               @ the rest runs on the SVC stack, IRQ masked
@@ -223,9 +297,46 @@ copy_done:
         dsb
         isb
 1:
+        /* timer block: start the tick once, apply interrupt mask changes */
+        ldr     r6, =l4k_timer_block
+        ldr     r5, =GICD
+        ldr     r1, [r6, #TB_ARM]
+        cmp     r1, #0
+        beq     2f
+        ldr     r2, [r6, #TB_TICK]
+        mcr     p15, 0, r2, c14, c3, 0  @ CNTV_TVAL
+        mov     r2, #1
+        mcr     p15, 0, r2, c14, c3, 1  @ CNTV_CTL: enabled, not masked
+        mov     r2, #(1 << IRQ_TICK)
+        str     r2, [r5, #GICD_ISENABLER]
+        mov     r1, #0
+        str     r1, [r6, #TB_ARM]
+2:      ldr     r1, [r6, #TB_OPS]       @ MMIO only when asked (it is slow under -icount)
+        cmp     r1, #0
+        beq     3f
+        mov     r3, #0
+        str     r3, [r6, #TB_OPS]
+        ldr     r1, [r6, #TB_UNMASK]
+        str     r1, [r5, #GICD_ISENABLER]       @ writing 0 bits changes nothing
+        str     r3, [r6, #TB_UNMASK]
+        ldr     r1, [r6, #TB_UNMASK + 4]
+        str     r1, [r5, #GICD_ISENABLER + 4]
+        str     r3, [r6, #TB_UNMASK + 4]
+        ldr     r1, [r6, #TB_MASK]
+        str     r1, [r5, #GICD_ICENABLER]
+        str     r3, [r6, #TB_MASK]
+        ldr     r1, [r6, #TB_MASK + 4]
+        str     r1, [r5, #GICD_ICENABLER + 4]
+        str     r3, [r6, #TB_MASK + 4]
+3:
         ldr     r2, =l4k_entry_block
         mvn     r1, #0
         str     r1, [r2, #EB_KIND]      @ "not in the kernel" marker for the host
+
+        ldr     r1, [r0, #XB_PC]        @ pc = l4k_idle: nothing to run, wait here
+        ldr     r2, =l4k_idle
+        cmp     r1, r2
+        beq     l4k_idle
 
         ldr     r1, [r0, #XB_CPSR]
         msr     spsr_cxsf, r1
@@ -233,6 +344,15 @@ copy_done:
         ldmia   r0, {r0-r14}^           @ user r0-r12, sp_usr, lr_usr
         nop                             @ no banked access right after ldm^
         movs    pc, lr
+
+/* Idle: the kernel has nothing to run. Wait for an interrupt in kernel mode
+   with IRQs on (QEMU's vCPU sleeps in wfi; the host sleeps in its wait for
+   the stop); the interrupt is an entry like any other. */
+        .global l4k_idle
+l4k_idle:
+        cpsie   i
+1:      wfi
+        b       1b
 
 /* Preemption gate. The gdbstub cannot take a CPU out of user mode (QEMU
    ignores mode changes of a USR-mode cpsr), so to switch threads after
@@ -280,6 +400,11 @@ _start:
         add     r1, r1, #0x100000
         subs    r2, r2, #1
         bne     1b
+        /* devices: the GIC (1 MiB covers distributor and CPU interface) */
+        ldr     r0, =l4k_ttbr1_table + GIC_L1_INDEX * 4
+        ldr     r1, =GIC_PA | SECT_DEVICE
+        str     r1, [r0]
+        ldr     r0, =l4k_boot_ttbr0
         mov     r1, #1
         mcr     p15, 0, r1, c2, c0, 2   @ TTBCR: N = 1
         mcr     p15, 0, r1, c3, c0, 0   @ DACR: domain 0 = client (permissions checked)
@@ -293,6 +418,31 @@ _start:
         mrc     p15, 0, r1, c1, c0, 0   @ SCTLR.M: MMU on
         orr     r1, r1, #1
         mcr     p15, 0, r1, c1, c0, 0
+        isb
+
+        /* interrupts: GIC on, every line masked but what the kernel enables;
+         * the generic timer: frequency for the host, the tick off until the
+         * host arms it, the physical timer usable from user mode (a device
+         * for user-level drivers: PL0PTEN, PL0PCTEN, PL0VCTEN) */
+        ldr     r0, =GICD
+        mov     r1, #1
+        str     r1, [r0, #GICD_CTLR]
+        ldr     r0, =GICC
+        mov     r1, #0xF0
+        str     r1, [r0, #GICC_PMR]
+        mov     r1, #1
+        str     r1, [r0, #GICC_CTLR]
+        mrc     p15, 0, r1, c14, c0, 0  @ CNTFRQ
+        ldr     r0, =l4k_timer_block
+        str     r1, [r0, #TB_FREQ]
+        mov     r1, #0
+        mcr     p15, 0, r1, c14, c2, 1  @ CNTP_CTL: off
+        mvn     r1, #0x80000000
+        mcr     p15, 0, r1, c14, c3, 0  @ CNTV_TVAL: far away (its line stays disabled
+        mov     r1, #1                  @ until the host arms the tick; an armed timer
+        mcr     p15, 0, r1, c14, c3, 1  @ keeps QEMU's -icount clock going)
+        ldr     r1, =0x203
+        mcr     p15, 0, r1, c14, c1, 0  @ CNTKCTL
         isb
 
         cps     #MODE_UND
@@ -321,6 +471,11 @@ l4k_entry_block:
 l4k_exit_block:
         .space  XB_SIZE
         .size   l4k_exit_block, . - l4k_exit_block
+        .balign 32
+        .global l4k_timer_block
+l4k_timer_block:
+        .space  64
+        .size   l4k_timer_block, 64
         .global l4k_current_utcb
 l4k_current_utcb:
         .space  4

@@ -9,15 +9,33 @@
  *
  * The stub runs in kseg0 with Status.EXL = 1 from the exception to the eret,
  * so it is never interrupted and never takes a TLB exception: everything it
- * touches is in kseg0.  User memory (kuseg) is mapped 1:1 onto RAM by four
- * wired, global 2 x 16 MiB TLB entries set up at boot, so a user address is
- * also its physical address and the stub reaches it at address + 0x80000000.
+ * touches is in kseg0 (RAM at physical + 0x80000000).
+ *
+ * User memory (kuseg) comes in two modes:
+ *
+ * - flat (the boot state, and for good when the host has no page tables):
+ *   four wired, global 2 x 16 MiB TLB entries map kuseg 0..128 MiB 1:1
+ *   onto RAM, so a user address is also its physical address;
+ * - address spaces: the first exit block with a space_root (a page
+ *   directory's physical address | ASID) drops the wired entries but one (the
+ *   preemption gate's page, global, read-only) and from then on the TLB is
+ *   refilled from the current space's tables, which the host builds in RAM:
+ *   a 4 KiB directory (word i: kseg0 address of the page table for the 4 MiB
+ *   at i << 22, or 0; word 1023: "stale", set by the host when the space's
+ *   mappings shrank) and 4 KiB page tables of 1024 EntryLo-format entries.
+ *   The refill handler walks them and writes the even/odd pair (tlbwr); the
+ *   TLB invalid/modified exceptions re-walk and rewrite the entry when the
+ *   table allows the access by now (the host widened it), else they are page
+ *   faults for the host.  Each space runs with its own ASID; the return path
+ *   flushes a space's TLB entries when its directory says stale or its ASID
+ *   last belonged to another directory.
  *
  * The user's UTCB pointer travels in k1 ($27): the return path loads it from
  * the exit block's tls word right before eret, and every kernel entry goes
  * through that path, so user code always finds it there (o32 reserves k0/k1
- * for the kernel: compilers never allocate them).  QEMU's 24Kf has no
- * UserLocal register (Config3.ULRI = 0), so `rdhwr $29` would trap.
+ * for the kernel: compilers never allocate them; the refill and TLB fast
+ * paths, which eret straight back to user mode, preserve k1).  QEMU's 24Kf
+ * has no UserLocal register (Config3.ULRI = 0), so `rdhwr $29` would trap.
  */
         .set    noreorder
         .set    noat
@@ -55,13 +73,25 @@
 #define ST_EXL 0x00000002
 #define EXC_SYS 8
 #define EXC_TLBL 2
+#define EXC_TLBS 3
 #define PREEMPT_NUMBER 0xffffff         /* v0 of the syscall at l4k_preempt_gate */
 #define WIRED 4                         /* TLB entries mapping kuseg 0..128 MiB */
 #define PAGEMASK_16M 0x01ffe000
 #define ENTRYLO_FLAGS 0x1f              /* C = 3 (cacheable), D, V, G */
+#define PTE_V 0x2                       /* EntryLo valid */
+#define PTE_D 0x4                       /* EntryLo dirty (writable) */
+#define PGD_STALE 0xffc                 /* directory word 1023: flush this space's ASID */
+#define GATE_PAGE 0x00010000            /* kuseg alias of the gate's page (kernel.ld) */
+#define GATE_ENTRYLO ((GATE_PAGE >> 12) << 6 | 0x1b)    /* C = 3, V, G; read-only */
+
+        /* l4k_tlbvars word offsets (bytes) */
+#define TV_K1 0                         /* user k1 while a TLB fast path runs */
+#define TV_ROOT 4                       /* kseg0 address of the current directory, 0: flat */
+#define TV_PAGED 8                      /* 1 once the wired flat mapping is gone */
 
         /* CP0 registers */
 #define C0_INDEX $0
+#define C0_RANDOM $1
 #define C0_ENTRYLO0 $2
 #define C0_ENTRYLO1 $3
 #define C0_PAGEMASK $5
@@ -76,20 +106,59 @@
 /*
  * Exception vectors at EBASE = 0x80000000 (Status.BEV = 0): TLB refill at
  * +0x000, everything else at +0x180 (+0x200 only with Cause.IV, never set).
- * Each loads k0 = l4k_entry_block and joins entry_save, which tells the
- * cases apart by Cause.ExcCode.
+ * Kernel entries load k0 = l4k_entry_block and join entry_save, which tells
+ * the cases apart by Cause.ExcCode.
  */
         .section .text.vectors, "ax"
         .global l4k_vectors
 l4k_vectors:
+/* TLB refill (a user access to kuseg with no matching entry): walk the current
+ * space's tables and write the pair, valid or not (an invalid half makes the
+ * retry a TLB invalid exception, a page fault).  No directory (flat mode) or
+ * no page table for the 4 MiB: a page fault at once.  Only k0 is free: k1 (the
+ * user's UTCB pointer) is kept in l4k_tlbvars meanwhile. */
 vec_refill:
+        lui     $26, %hi(l4k_tlbvars)
+        addiu   $26, $26, %lo(l4k_tlbvars)
+        sw      $27, TV_K1($26)
+        lw      $27, TV_ROOT($26)
+        beqz    $27, refill_fault
+        mfc0    $26, C0_BADVADDR
+        srl     $26, $26, 22
+        sll     $26, $26, 2
+        addu    $27, $27, $26
+        lw      $27, 0($27)             /* the page table (kseg0) or 0 */
+        beqz    $27, refill_fault
+        mfc0    $26, C0_BADVADDR
+        srl     $26, $26, 10
+        andi    $26, $26, 0xff8         /* the even entry of the pair */
+        addu    $27, $27, $26
+        lw      $26, 0($27)
+        mtc0    $26, C0_ENTRYLO0
+        lw      $26, 4($27)
+        mtc0    $26, C0_ENTRYLO1
+        ehb
+        tlbwr                           /* EntryHi: VPN2 and ASID, from the CPU */
+        lui     $26, %hi(l4k_tlbvars)
+        addiu   $26, $26, %lo(l4k_tlbvars)
+        lw      $27, TV_K1($26)
+        eret
+refill_fault:
         lui     $26, %hi(l4k_entry_block)
         j       entry_save
         addiu   $26, $26, %lo(l4k_entry_block)
 
         .org    0x180
 vec_general:
-        lui     $26, %hi(l4k_entry_block)
+        mfc0    $26, C0_CAUSE
+        ext     $26, $26, 2, 5
+        addiu   $26, $26, -1
+        sltiu   $26, $26, 3             /* 1 Mod, 2 TLBL, 3 TLBS */
+        beqz    $26, 1f
+        nop
+        j       tlb_fast
+        nop
+1:      lui     $26, %hi(l4k_entry_block)
         j       entry_save
         addiu   $26, $26, %lo(l4k_entry_block)
 
@@ -99,8 +168,81 @@ vec_interrupt:
         j       entry_save
         addiu   $26, $26, %lo(l4k_entry_block)
 
+/* The preemption gate.  The host switches threads only from inside the
+ * kernel; to get there from a CPU it stopped in user mode it points the pc at
+ * the kuseg alias of this code (user mode cannot execute kseg0) and
+ * continues: the syscall is a kernel entry like any other, with a number (v0)
+ * no L4 call uses.  Position independent: it runs at its alias, which the
+ * flat mapping covers and, with address spaces, wired TLB entry 0 (global,
+ * read-only).  Alone on its page (kernel.ld): user code sees nothing else. */
+        .section .text.gate, "ax"
+        .global l4k_preempt_gate
+l4k_preempt_gate:
+        lui     $2, PREEMPT_NUMBER >> 16
+        ori     $2, $2, PREEMPT_NUMBER & 0xffff
+        syscall
+        b       l4k_preempt_gate
+        nop
+
         .text
         .balign 4
+/* TLB modified / invalid (TLBL, TLBS) from user mode: an entry for the page
+ * exists but did not allow the access.  If the space's table allows it by now
+ * (the host mapped or widened the page since), rewrite that entry and go
+ * back; otherwise (and in flat mode) it is a page fault for the host. */
+tlb_fast:
+        lui     $26, %hi(l4k_tlbvars)
+        addiu   $26, $26, %lo(l4k_tlbvars)
+        sw      $27, TV_K1($26)
+        lw      $27, TV_ROOT($26)
+        beqz    $27, tlb_slow
+        mfc0    $26, C0_BADVADDR
+        srl     $26, $26, 22
+        sll     $26, $26, 2
+        addu    $27, $27, $26
+        lw      $27, 0($27)             /* the page table (kseg0) or 0 */
+        beqz    $27, tlb_slow
+        mfc0    $26, C0_BADVADDR
+        srl     $26, $26, 10
+        andi    $26, $26, 0xffc
+        addu    $27, $27, $26           /* k1 = the page's entry */
+        lw      $26, 0($27)
+        andi    $26, $26, PTE_V
+        beqz    $26, tlb_slow
+        mfc0    $26, C0_CAUSE
+        ext     $26, $26, 2, 5
+        xori    $26, $26, EXC_TLBL
+        beqz    $26, 1f                 /* a load or a fetch needs V only */
+        nop
+        lw      $26, 0($27)
+        andi    $26, $26, PTE_D         /* a store needs D too */
+        beqz    $26, tlb_slow
+        nop
+1:      ins     $27, $0, 2, 1           /* the pair's even entry */
+        lw      $26, 0($27)
+        mtc0    $26, C0_ENTRYLO0
+        lw      $26, 4($27)
+        mtc0    $26, C0_ENTRYLO1
+        ehb
+        tlbp                            /* EntryHi: VPN2 and ASID, from the CPU */
+        ehb
+        mfc0    $26, C0_INDEX
+        bltz    $26, 2f
+        nop
+        tlbwi
+        b       3f
+        nop
+2:      tlbwr
+3:      ehb
+        lui     $26, %hi(l4k_tlbvars)
+        addiu   $26, $26, %lo(l4k_tlbvars)
+        lw      $27, TV_K1($26)
+        eret
+tlb_slow:
+        lui     $26, %hi(l4k_entry_block)
+        b       entry_save              /* k1 is the kernel's from here on */
+        addiu   $26, $26, %lo(l4k_entry_block)
+
 /* k0 = l4k_entry_block.  Save r1..r25, r28..r31, lo, hi; k0/k1 are the
  * kernel's (saved as 0), r0 is 0. */
 entry_save:
@@ -204,15 +346,37 @@ exc_interrupt:                          /* never enabled; reported all the same 
         /* fall through */
 
 /* Copy the current UTCB after the block so the host gets MRs with the trap.
- * l4k_current_utcb is a user address (= physical): read it through kseg0,
- * only when it lies inside RAM. */
+ * l4k_current_utcb is a user address: flat, it is also physical; with address
+ * spaces, the current space's table gives its frame.  Read through kseg0,
+ * only when the frame lies inside RAM (and is mapped). */
 save_utcb:
         la      $26, l4k_entry_block
         la      $8, l4k_current_utcb
-        lw      $9, 0($8)
-        li      $10, RAM_SIZE - UTCB_WORDS * 4
-        sltu    $10, $10, $9            /* outside RAM */
-        andi    $11, $9, 3              /* misaligned */
+        lw      $9, 0($8)               /* t1 = the UTCB's user address */
+        move    $15, $9                 /* t7 = its physical address */
+        la      $8, l4k_tlbvars
+        lw      $10, TV_ROOT($8)
+        beqz    $10, 3f                 /* flat */
+        nop
+        bltz    $9, 2f                  /* not a kuseg address */
+        srl     $11, $9, 22
+        sll     $11, $11, 2
+        addu    $10, $10, $11
+        lw      $10, 0($10)             /* page table or 0 */
+        beqz    $10, 2f
+        srl     $11, $9, 10
+        andi    $11, $11, 0xffc
+        addu    $10, $10, $11
+        lw      $10, 0($10)             /* the entry */
+        andi    $11, $10, PTE_V
+        beqz    $11, 2f
+        srl     $10, $10, 6             /* PFN */
+        sll     $15, $10, 12
+        andi    $11, $9, 0xfff
+        or      $15, $15, $11
+3:      li      $10, RAM_SIZE - UTCB_WORDS * 4
+        sltu    $10, $10, $15           /* outside RAM */
+        andi    $11, $15, 3             /* misaligned */
         or      $10, $10, $11
         bnez    $10, 2f                 /* either: no copy */
         nop
@@ -220,7 +384,7 @@ save_utcb:
         nop
         sw      $9, EB_UTCB($26)
         li      $10, KSEG0
-        or      $9, $9, $10
+        or      $9, $15, $10
         addiu   $10, $26, EB_UTCB_COPY
         addiu   $11, $9, UTCB_WORDS * 4
 1:      lw      $12, 0($9)
@@ -250,9 +414,11 @@ l4k_trap_bp:
 l4k_return:
         la      $26, l4k_exit_block
 
-        /* copy records: dest, nwords, words...; dest is a user address (=
-         * physical, written through kseg0).  Stop at a record that would run
-         * past the block; skip one whose destination is not word-aligned RAM. */
+        /* copy records: dest, nwords, words...; dest is a kseg0 address (the
+         * kernel window: every kernel write with address spaces) or, flat, a
+         * user address (= physical, written through kseg0).  Stop at a record
+         * that would run past the block; skip one whose destination is not
+         * word-aligned RAM. */
         lw      $8, XB_NCOPY($26)       /* t0 = records left */
         addiu   $9, $26, XB_RECORDS     /* t1 = record */
         addiu   $10, $26, XB_SIZE       /* t2 = end of the block */
@@ -267,7 +433,12 @@ copy_record:
         nop
         lw      $12, 0($9)              /* t4 = dest */
         lw      $13, 4($9)              /* t5 = nwords */
-        addiu   $9, $9, 8
+        srl     $14, $12, 29
+        xori    $14, $14, 4
+        bnez    $14, 5f                 /* not kseg0 */
+        nop
+        ext     $12, $12, 0, 29         /* kseg0: the physical address */
+5:      addiu   $9, $9, 8
         sltiu   $14, $13, XB_SIZE / 4
         beqz    $14, copy_done          /* absurd count */
         sll     $14, $13, 2             /* t6 = bytes */
@@ -296,14 +467,44 @@ copy_done:
         lw      $8, XB_CUR_UTCB($26)
         la      $9, l4k_current_utcb
         sw      $8, 0($9)
-        lw      $8, XB_SPACE($26)       /* space_root: the ASID (0 = unchanged) */
-        beqz    $8, 1f
+        /* space_root: 0 = unchanged; else a directory's physical address (4 KiB
+         * aligned) | the space's ASID, or (no directory) only an ASID. */
+        lw      $8, XB_SPACE($26)
+        beqz    $8, space_done
         nop
-        mfc0    $9, C0_ENTRYHI
-        ins     $9, $8, 0, 8
-        mtc0    $9, C0_ENTRYHI
+        andi    $10, $8, 0xff           /* t2 = ASID */
+        srl     $9, $8, 12
+        beqz    $9, set_asid            /* no directory */
+        nop
+        la      $16, l4k_tlbvars
+        lw      $11, TV_PAGED($16)
+        bnez    $11, 1f
+        nop
+        bal     tlb_go_paged            /* first space: the flat mapping goes */
+        nop
+        li      $11, 1
+        sw      $11, TV_PAGED($16)
+1:      ins     $8, $0, 0, 12
+        li      $11, KSEG0
+        or      $8, $8, $11             /* t0 = the directory, kseg0 */
+        sw      $8, TV_ROOT($16)
+        la      $11, l4k_asid_owner
+        sll     $12, $10, 2
+        addu    $11, $11, $12           /* t3 = &owner[ASID] */
+        lw      $12, 0($11)
+        lw      $13, PGD_STALE($8)
+        bne     $12, $8, 2f             /* the ASID last ran another directory */
+        nop
+        beqz    $13, set_asid           /* nor did this space's mappings shrink */
+        nop
+2:      sw      $8, 0($11)
+        sw      $0, PGD_STALE($8)
+        bal     tlb_flush_asid
+        nop
+set_asid:
+        mtc0    $10, C0_ENTRYHI         /* VPN2 0, the ASID */
         ehb
-1:
+space_done:
         la      $9, l4k_entry_block
         li      $8, -1
         sw      $8, EB_KIND($9)         /* "not in the kernel" marker for the host */
@@ -350,18 +551,72 @@ copy_done:
         lw      $27, XB_TLS($26)        /* k1: the user's UTCB pointer */
         eret
 
-/* Preemption gate.  The host switches threads only from inside the kernel;
- * to get there from a CPU it stopped in user mode it points the pc at the
- * kuseg alias of this code (user mode cannot execute kseg0) and continues:
- * the syscall is a kernel entry like any other, with a number (v0) no L4
- * call uses.  Position independent: it runs at its alias. */
-        .global l4k_preempt_gate
-        .balign 4
-l4k_preempt_gate:
-        lui     $2, PREEMPT_NUMBER >> 16
-        ori     $2, $2, PREEMPT_NUMBER & 0xffff
-        syscall
-        b       l4k_preempt_gate
+/* Invalidate the TLB entries of ASID t2 ($10) above the wired ones.  Uses
+ * t4..t6, s1 ($12..$14, $17) and ra; leaves EntryHi and PageMask clobbered
+ * (PageMask 0). */
+tlb_flush_asid:
+        mfc0    $12, C0_WIRED
+        mfc0    $13, $16, 1             /* Config1 */
+        ext     $13, $13, 25, 6         /* MMUSize - 1 */
+        addiu   $13, $13, 1
+        li      $17, KSEG0
+1:      beq     $12, $13, 3f
+        nop
+        mtc0    $12, C0_INDEX
+        ehb
+        tlbr
+        ehb
+        mfc0    $14, C0_ENTRYHI
+        andi    $14, $14, 0xff
+        bne     $14, $10, 2f
+        nop
+        sll     $14, $12, 13            /* distinct kseg0 VPN2s never match */
+        addu    $14, $14, $17
+        mtc0    $14, C0_ENTRYHI
+        mtc0    $0, C0_ENTRYLO0
+        mtc0    $0, C0_ENTRYLO1
+        ehb
+        tlbwi
+2:      b       1b
+        addiu   $12, $12, 1
+3:      mtc0    $0, C0_PAGEMASK
+        jr      $31
+        nop
+
+/* Leave flat mode: invalidate every entry, then wire entry 0 to the gate's
+ * page (VA = PA = GATE_PAGE, global, read-only; the odd half invalid).  Uses
+ * t4..t6, s1 and ra. */
+tlb_go_paged:
+        mtc0    $0, C0_WIRED
+        mtc0    $0, C0_PAGEMASK
+        mtc0    $0, C0_ENTRYLO0
+        mtc0    $0, C0_ENTRYLO1
+        mfc0    $13, $16, 1             /* Config1 */
+        ext     $13, $13, 25, 6
+        addiu   $13, $13, 1
+        li      $17, KSEG0
+        move    $12, $0
+1:      mtc0    $12, C0_INDEX
+        sll     $14, $12, 13
+        addu    $14, $14, $17
+        mtc0    $14, C0_ENTRYHI
+        ehb
+        tlbwi
+        addiu   $12, $12, 1
+        bne     $12, $13, 1b
+        nop
+        li      $12, 1
+        mtc0    $12, C0_WIRED
+        mtc0    $0, C0_INDEX
+        li      $12, GATE_PAGE
+        mtc0    $12, C0_ENTRYHI
+        li      $12, GATE_ENTRYLO
+        mtc0    $12, C0_ENTRYLO0
+        li      $12, 1                  /* G only: both halves must say global */
+        mtc0    $12, C0_ENTRYLO1
+        ehb
+        tlbwi
+        jr      $31
         nop
 
 /* Boot: Status, exception base, TLB (kuseg 1:1 onto RAM), bss, then a kind-0
@@ -449,3 +704,12 @@ l4k_exit_block:
 l4k_current_utcb:
         .space  4
         .size   l4k_current_utcb, 4
+        .balign 16
+        .global l4k_tlbvars
+l4k_tlbvars:                            /* TV_K1, TV_ROOT, TV_PAGED */
+        .space  16
+        .size   l4k_tlbvars, 16
+        .global l4k_asid_owner
+l4k_asid_owner:                         /* per ASID: the directory it last ran (kseg0) */
+        .space  256 * 4
+        .size   l4k_asid_owner, . - l4k_asid_owner

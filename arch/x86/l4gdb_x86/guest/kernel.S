@@ -1,5 +1,5 @@
 /*
- * l4gdb i386 kernel stub (QEMU pc, multiboot v1, protected mode, paging off).
+ * l4gdb i386 kernel stub (QEMU pc, multiboot v1, protected mode, paging on).
  *
  * This is not a kernel: every IDT vector saves the user context into
  * l4k_entry_block and stops at l4k_trap_bp, where the Python host runs the
@@ -11,6 +11,17 @@
  * (remapped, all lines masked), 48..127 unused, 128..255 system calls
  * (`int $0x80+N` = call N, gates with DPL 3; 3 = int3 and 4 = into are DPL 3
  * too).  Interrupt gates: IF is clear in the kernel.
+ *
+ * Memory (l4gdb_x86/paging.py builds the per-space tables): 2-level 32-bit
+ * paging, CR4.PSE for the 4 MiB pages of the kernel window, CR0.WP clear (the
+ * kernel may write user read-only pages).  _start builds the boot page
+ * directory -- 0..128 MiB 1:1 for everybody (the flat world, kept while the
+ * exit block's space_root is 0) and the kernel window: all RAM at 0xC0000000 +
+ * physical, supervisor only -- and turns paging on before the first kernel
+ * entry.  Every space's directory has the same window and maps this image at
+ * its link address, supervisor only except its first two pages (user read
+ * only: the preemption gate and the %gs UTCB-pointer slot), so nothing here
+ * changes address when CR3 changes.
  */
         .code32
 
@@ -78,15 +89,43 @@
 #define KIND_PAGEFAULT 4
 #define KIND_IRQ       5
 
+#define PF_FETCH       0x10             /* error code I/D bit (only set by QEMU with NX or SMEP) */
+
+#define RAM_MB       128
+#define WINDOW_PDE   0x300                  /* 0xC0000000 >> 22 */
+#define PDE_FLAT     0x87                   /* 4 MiB page, present, writable, user */
+#define PDE_WINDOW   0x83                   /* 4 MiB page, present, writable, supervisor */
+#define CR0_PG       0x80000000
+#define CR4_PSE      0x10
+
 #define EB l4k_entry_block
 #define XB l4k_exit_block
 
-/* Multiboot v1 header: flags 0, so QEMU loads the ELF segments themselves. */
-        .section .multiboot, "a"
+/* Multiboot v1 header: flags 0, so QEMU loads the ELF segments themselves.
+ * It opens the image's first page, the user text page (kernel.ld). */
+        .section .multiboot, "ax"
         .balign 4
         .long   0x1badb002
         .long   0
         .long   -0x1badb002
+
+/* Preemption gate (on the user text page: every space maps it user read/
+   execute).  The host stopped a thread in ring 3 and must enter the kernel to
+   switch threads: it points eip here; the int is a kernel entry like any
+   other, with a number no L4 call uses (0xff - 0x80 = 127). */
+        .global l4k_preempt_gate
+        .balign 4
+l4k_preempt_gate:
+        int     $0xff
+        jmp     l4k_preempt_gate
+
+/* The user data page (user read only in every space): what %gs:0 reads. */
+        .section .l4k_user_data, "aw"
+        .balign 4
+        .global l4k_user_tls
+l4k_user_tls:                           /* %gs:0 in user mode: the UTCB address */
+        .long   0
+        .size   l4k_user_tls, 4
 
         .text
         .global l4k_kernel_start
@@ -179,6 +218,18 @@ entry_common:
         jmp     save_utcb
 4:      movl    %cr2, %ecx              /* page fault: far = CR2, fsr = error code */
         movl    %ecx, EB + EB_FAR
+        /* Without NX the CPU does not tell fetches (I/D) apart: a fault at eip,
+         * or on the page an instruction at most 15 bytes before it runs into,
+         * is an instruction fetch. */
+        movl    %ecx, %ebx
+        subl    EB + EB_EIP, %ebx
+        jz      7f
+        cmpl    $15, %ebx
+        ja      8f
+        testl   $0xfff, %ecx
+        jnz     8f
+7:      orl     $PF_FETCH, EB + EB_FSR
+8:
         movl    $KIND_PAGEFAULT, EB + EB_KIND
         movl    %eax, EB + EB_DETAIL
         jmp     save_utcb
@@ -247,7 +298,7 @@ copy_done:
         movl    XB_ROOT(%ebx), %eax
         testl   %eax, %eax
         jz      1f
-        movl    %eax, %cr3              /* reserved for address spaces (paging is off) */
+        movl    %eax, %cr3              /* the next thread's space (flushes the TLB) */
 1:
         movl    $0xffffffff, EB + EB_KIND   /* "not in the kernel" marker for the host */
 
@@ -275,15 +326,6 @@ copy_done:
         movl    XB_EDI(%ebx), %edi
         movl    XB_EBX(%ebx), %ebx
         iret
-
-/* Preemption gate.  The host stopped a thread in ring 3 and must enter the
-   kernel to switch threads: it points eip here; the int is a kernel entry
-   like any other, with a number no L4 call uses (0xff - 0x80 = 127). */
-        .global l4k_preempt_gate
-        .balign 4
-l4k_preempt_gate:
-        int     $0xff
-        jmp     l4k_preempt_gate
 
 /* Multiboot entry: protected mode, paging off, interrupts off, flat segments
  * of the loader's GDT. */
@@ -367,6 +409,30 @@ _start:
         outb    %al, $0x21
         outb    %al, $0xa1
 
+        /* boot page directory: 0..128 MiB 1:1 for everybody (the flat world),
+         * the kernel window at 0xC0000000, supervisor only; then paging on */
+        movl    $l4k_boot_pd, %edi
+        movl    $PDE_FLAT, %eax
+        movl    $RAM_MB / 4, %ecx
+5:      movl    %eax, (%edi)
+        movl    %eax, %edx
+        andl    $~0xfff, %edx
+        orl     $PDE_WINDOW, %edx
+        movl    %edx, WINDOW_PDE * 4(%edi)
+        addl    $0x400000, %eax
+        addl    $4, %edi
+        decl    %ecx
+        jnz     5b
+        movl    %cr4, %eax
+        orl     $CR4_PSE, %eax
+        movl    %eax, %cr4
+        movl    $l4k_boot_pd, %eax
+        movl    %eax, %cr3
+        movl    %cr0, %eax
+        orl     $CR0_PG, %eax
+        movl    %eax, %cr0
+        jmp     6f                      /* identity-mapped: nothing moves */
+6:
         jmp     save_utcb               /* entry block is zero: kind 0 (boot) */
 
 /* Kernel data: plain RAM the host reads and writes through the gdbstub. */
@@ -415,12 +481,13 @@ l4k_exit_block:
 l4k_current_utcb:
         .space  4
         .size   l4k_current_utcb, 4
-        .global l4k_user_tls
-l4k_user_tls:                           /* %gs:0 in user mode: the UTCB address */
-        .space  4
-        .size   l4k_user_tls, 4
 
         .section .bss.l4k_tables, "aw", @nobits
+        .balign 4096
+        .global l4k_boot_pd
+l4k_boot_pd:
+        .space  4096
+        .size   l4k_boot_pd, 4096
         .balign 8
 l4k_idt:
         .space  256 * 8

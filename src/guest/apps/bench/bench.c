@@ -2,7 +2,8 @@
  * The guest half of `l4gdb bench`: a null-syscall loop, then an IPC
  * ping-pong between two threads of the root task, then page faults of a
  * thread in another address space served by a pager thread of ours (when
- * the kernel has page tables: KIP feature "l4gdb-mmu"). The host times the traps;
+ * the kernel has page tables: KIP feature "l4gdb-mmu"), then a user-mode spin
+ * that only the timer interrupts. The host times the traps;
  * the guest only has to make them, in phases the host can tell apart by
  * their system-call numbers. `bench_iterations` may be patched by the host.
  */
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 volatile L4_Word_t bench_iterations = 2000;
+volatile L4_Word_t bench_spin = 50000000;     /* user-mode loop: the timer tick's cost */
 
 static L4_Word_t server_stack[1024] __attribute__((aligned(16)));
 static L4_Word_t pager_stack[1024] __attribute__((aligned(16)));
@@ -136,6 +138,13 @@ int main(void)
         L4_Set_PagerOf(pg, L4_Pager());     /* the pager's own faults: sigma0 */
         L4_Receive(ch);
     }
+    /* A stretch of pure user-mode work between two ThreadSwitch calls: only
+     * the timer's ticks enter the kernel there (tick_overhead_pct). */
+    printf("bench: spin x%lu\n", (unsigned long)bench_spin);
+    L4_ThreadSwitch(L4_nilthread);
+    for (volatile L4_Word_t i = 0; i < bench_spin; i++)
+        ;
+    L4_ThreadSwitch(L4_nilthread);
     printf("bench: done\n");
     return 0;
 }

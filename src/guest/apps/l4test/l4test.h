@@ -100,6 +100,7 @@ void ipc_tests(void);
 void exreg_tests(void);
 void tcontrol_tests(void);
 void schedule_tests(void);
+void interrupt_tests(void);
 void mem_tests(void);
 void sigma0_tests(void);
 void space_ipc_tests(void);            /* part of ipc_tests */

@@ -13,6 +13,7 @@ int main(void)
     sigma0_tests();
     string_tests();
     pagefault_tests();
+    interrupt_tests();      /* before schedule: it needs the root's priority 255 */
     schedule_tests();       /* last: it changes priorities */
     return summary();
 }

@@ -1,6 +1,6 @@
 /* schedule: priorities, thread states reported by Schedule, timeslices,
- * ThreadSwitch and priority-ordered wakeup.  Interrupt-thread checks are
- * skipped: this port runs without interrupts. */
+ * ThreadSwitch, priority-ordered wakeup, round robin between threads that
+ * spin in user mode (preemption), and the priority of interrupt threads. */
 #include "l4test.h"
 
 #define G "schedule"
@@ -108,13 +108,46 @@ static void priority_order(void)
         thread_kill(t[i]);
 }
 
+/* Two threads of equal priority that never enter the kernel: the timer
+ * preempts each at the end of its timeslice, so both make progress while
+ * we sleep. */
+static volatile L4_Word_t spun[2];
+static void spin0(void) { for (;;) spun[0]++; }
+static void spin1(void) { for (;;) spun[1]++; }
+
+static void round_robin(void)
+{
+    L4_ThreadId_t a = thread_spawn(spin0), b = thread_spawn(spin1);
+    L4_Set_Priority(a, 50);
+    L4_Set_Priority(b, 50);
+    L4_Sleep(ms(200));
+    L4_Word_t x = spun[0], y = spun[1];
+    check(G, "round-robin-spinners", x > 0 && y > 0, "progress %lu and %lu", x, y);
+    thread_kill(a);
+    thread_kill(b);
+}
+
+/* Pistachio's l4test: an interrupt thread has a priority once associated. */
+static void irq_priority(void)
+{
+    L4_ThreadId_t irq = L4_GlobalId(3, 1);
+    L4_Word_t r = L4_Set_Priority(irq, 10);
+    check(G, "irq-priority-unassociated", r == L4_SchedResultError,
+          "result %lu, error %lu", r, L4_ErrorCode());
+    L4_AssociateInterrupt(irq, main_tid);
+    r = L4_Set_Priority(irq, 10);
+    check(G, "irq-priority-associated", r != L4_SchedResultError,
+          "result %lu, error %lu", r, L4_ErrorCode());
+    L4_DeassociateInterrupt(irq);
+}
+
 void schedule_tests(void)
 {
     states();
     timeslice();
     thread_switch();
     priority_order();
-    skip(G, "irq-priority-unassociated", "needs interrupts");
-    skip(G, "irq-priority-associated", "needs interrupts");
+    round_robin();
+    irq_priority();
     thread_kill_all();
 }

@@ -1,0 +1,257 @@
+"""MIPS32 page tables for the guest's software TLB refill, built by the host in RAM.
+
+MIPS has no hardware table walker: ``guest/kernel.S`` refills the TLB from
+tables in this format (docs/internals.md §4 "MIPS"):
+
+* a *directory* per space, one 4 KiB page: word ``va >> 22`` (0..511, kuseg)
+  holds the kseg0 address of the page table for that 4 MiB, or 0; word 1023
+  is the *stale* flag, set here when the space's mappings shrank (or the
+  directory is new) and cleared by the return path when it flushes the
+  space's ASID from the TLB;
+* *page tables*, one 4 KiB page each: 1024 entries in EntryLo format (PFN in
+  bits 6..29, C = 3 cacheable in bits 3..5, D = writable, V = valid, G = 0),
+  so the refill handler loads an even/odd pair as it is.
+
+A space's root (``Resume.space_root``) is its directory's physical address
+| its ASID (1..255): the return path sets EntryHi.ASID and the walker's
+directory from it. ASIDs are recycled when spaces die; with more than 255
+spaces alive they are shared, the return path flushes an ASID whose last
+directory was another one.
+
+The kernel lives in kseg0 (unmapped, cached, RAM at physical + 0x80000000),
+which is therefore the kernel window: every table update and every UTCB or
+string-copy write goes to ``kernel_address(pa) = pa + 0x80000000``. User
+code sees kuseg only (0..2 GiB); the first 128 KiB of it (the kernel image's
+alias, where wired TLB entry 0 maps the preemption gate for every ASID) are
+never mapped for users.
+
+The TLB has no execute permission and no write-only pages: a valid entry is
+readable and executable, a dirty one writable too.
+"""
+
+from __future__ import annotations
+
+PAGE = 0x1000
+KSEG0 = 0x8000_0000
+USER_TOP = 0x8000_0000            # kuseg
+DIR_USER_ENTRIES = USER_TOP >> 22
+STALE_WORD = 1023
+ASIDS = 255                       # 1..255; 0 is the boot (flat) ASID
+
+PTE_G = 0x1
+PTE_V = 0x2
+PTE_D = 0x4
+PTE_CACHED = 3 << 3               # C = 3: cacheable, noncoherent, write-back
+
+
+def pte(paddr: int, rights: int) -> int:
+    """EntryLo for a user page with L4 rwx rights (4 r, 2 w, 1 x); 0 = invalid."""
+    if not rights & 7:
+        return 0
+    return ((paddr >> 12) << 6) | PTE_CACHED | PTE_V | (PTE_D if rights & 2 else 0)
+
+
+def pte_rights(entry: int) -> int:
+    """L4 rights user code has through an entry (valid: r and x, dirty: w too)."""
+    if not entry & PTE_V:
+        return 0
+    return 7 if entry & PTE_D else 5
+
+
+def pte_paddr(entry: int) -> int:
+    return ((entry >> 6) & 0xFFFFFF) << 12
+
+
+def _narrower(old: int, new: int) -> bool:
+    """Whether a TLB entry loaded from ``old`` may allow more than ``new`` does."""
+    if not old & PTE_V:
+        return False              # nothing of it can be in the TLB as valid
+    if not new & PTE_V or pte_paddr(old) != pte_paddr(new):
+        return True
+    return bool(old & PTE_D and not new & PTE_D)
+
+
+class MipsPageTables:
+    """:class:`l4gdb.kernel.paging.PageTables` for the MIPS software-refilled TLB."""
+
+    page_size_log2 = 12
+
+    def __init__(self, pool: tuple[int, int], ram: tuple[int, int],
+                 kernel_image: tuple[int, int]) -> None:
+        self.pool_low, self.pool_high = pool
+        self.ram_low, self.ram_high = ram
+        self.kernel_image = kernel_image
+        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
+        self._next = pool[0]
+        self._free_pages: list[int] = []               # directories and page tables
+        self._dirs: dict[int, dict[int, int]] = {}     # directory -> {index: table}
+        self._tables: dict[int, list[int]] = {}        # table -> 1024 entries
+        self._asid: dict[int, int] = {}                # directory -> ASID
+        self._asid_users: dict[int, int] = {}          # ASID -> spaces using it
+        self._free_asids = list(range(ASIDS, 0, -1))
+        self._shared_next = 0
+        self._writes: dict[int, int] = {}              # kernel address -> word
+        self._free_frames: list[int] = []
+
+    # --- memory -------------------------------------------------------------
+    def kernel_address(self, paddr: int) -> int:
+        if not self.ram_low <= paddr < self.ram_high:
+            raise ValueError(f"{paddr:#x} is outside kseg0's RAM")
+        return paddr + KSEG0
+
+    def _put(self, paddr: int, value: int) -> None:
+        self._writes[self.kernel_address(paddr)] = value
+
+    def _page(self) -> int:
+        if self._free_pages:
+            return self._free_pages.pop()
+        if self._next + PAGE > self.pool_high:
+            raise MemoryError("page-table pool exhausted")
+        page, self._next = self._next, self._next + PAGE
+        return page
+
+    def alloc_frame(self) -> int | None:
+        if self._free_frames:
+            frame = self._free_frames.pop()
+            for off in range(0, PAGE, 4):       # nothing of its last owner stays
+                self._put(frame + off, 0)
+            return frame
+        try:
+            return self._page()
+        except MemoryError:
+            return None
+
+    def free_frame(self, paddr: int) -> None:
+        self._free_frames.append(paddr)
+
+    def take_writes(self) -> list[tuple[int, bytes]]:
+        """The updates as few (address, bytes) runs: adjacent words joined."""
+        words, self._writes = self._writes, {}
+        out: list[tuple[int, bytes]] = []
+        start = prev = None
+        run: list[int] = []
+        for addr in sorted(words):
+            if prev is not None and addr == prev + 4:
+                run.append(words[addr])
+            else:
+                if run:
+                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+                start, run = addr, [words[addr]]
+            prev = addr
+        if run:
+            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+        return out
+
+    # --- spaces ---------------------------------------------------------------
+    def _new_asid(self) -> int:
+        if self._free_asids:
+            asid = self._free_asids.pop()
+        else:                                    # share; the return path flushes
+            asid = self._shared_next % ASIDS + 1
+            self._shared_next += 1
+        self._asid_users[asid] = self._asid_users.get(asid, 0) + 1
+        return asid
+
+    def _drop_asid(self, asid: int) -> None:
+        left = self._asid_users.get(asid, 0) - 1
+        if left > 0:
+            self._asid_users[asid] = left
+            return
+        self._asid_users.pop(asid, None)
+        self._free_asids.insert(0, asid)        # reused last: fewer flushes
+
+    def new_root(self) -> int:
+        try:
+            directory = self._page()
+        except MemoryError:
+            return 0
+        self._dirs[directory] = {}
+        asid = self._asid[directory] = self._new_asid()
+        # Whatever this directory's page or this ASID held before, the TLB may
+        # still have entries of it: the first switch to the space flushes them.
+        self._stale(directory)
+        return directory | asid
+
+    def _stale(self, directory: int) -> None:
+        self._put(directory + 4 * STALE_WORD, 1)
+
+    @staticmethod
+    def _directory(root: int) -> int:
+        return root & ~(PAGE - 1)
+
+    def asid_of(self, root: int) -> int:
+        return root & 0xFF
+
+    def free_root(self, root: int) -> None:
+        directory = self._directory(root)
+        tables = self._dirs.pop(directory, None)
+        if tables is None:
+            return
+        for index, table in tables.items():
+            entries = self._tables.pop(table)
+            for i, e in enumerate(entries):
+                if e:
+                    self._put(table + 4 * i, 0)
+            self._put(directory + 4 * index, 0)
+            self._free_pages.append(table)
+        self._put(directory + 4 * STALE_WORD, 0)     # all zero: it may become a table
+        self._drop_asid(self._asid.pop(directory))
+        self._free_pages.append(directory)
+
+    def _table(self, directory: int, vaddr: int, create: bool) -> int | None:
+        tables = self._dirs[directory]
+        index = vaddr >> 22
+        table = tables.get(index)
+        if table is None and create:
+            table = self._page()
+            self._tables[table] = [0] * 1024
+            tables[index] = table
+            self._put(directory + 4 * index, table + KSEG0)
+        return table
+
+    def _set(self, directory: int, vaddr: int, entry: int) -> None:
+        table = self._table(directory, vaddr, create=bool(entry))
+        if table is None:
+            return
+        i = (vaddr >> 12) & 0x3FF
+        old = self._tables[table][i]
+        if old != entry:
+            self._tables[table][i] = entry
+            self._put(table + 4 * i, entry)
+            if _narrower(old, entry):
+                self._stale(directory)
+
+    def _user(self, vaddr: int) -> bool:
+        lo, hi = self.kernel_image
+        return vaddr < USER_TOP and not lo <= vaddr < hi
+
+    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
+        directory = self._directory(root)
+        if directory not in self._dirs:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if self._user(va):
+                self._set(directory, va, pte(paddr + off, rights))
+
+    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
+        directory = self._directory(root)
+        if directory not in self._dirs:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if self._user(va):
+                self._set(directory, va, 0)
+
+    def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
+        directory = self._directory(root)
+        if directory not in self._dirs or not self._user(vaddr):
+            return None
+        table = self._dirs[directory].get(vaddr >> 22)
+        if table is None:
+            return None
+        entry = self._tables[table][(vaddr >> 12) & 0x3FF]
+        rights = pte_rights(entry)
+        if not rights:
+            return None
+        return pte_paddr(entry) | (vaddr & 0xFFF), rights

@@ -1,0 +1,225 @@
+"""i386 2-level page tables (32-bit, no PAE), built by the host in guest RAM.
+
+Virtual memory of every space (one page directory per space, loaded into CR3
+by the return path when the exit block's ``space_root`` is non-zero):
+
+* below 0xC0000000: the space's user pages, 4 KiB each, in page tables of
+  1024 entries. The first page table (0..4 MiB) of every space also maps the
+  kernel image (0x00100000, 64 KiB) at its link address: supervisor read-
+  write, except its first two pages, user read-only -- the user text page
+  (multiboot header and the preemption gate, an ``int $0xff`` the host points
+  a ring-3 CPU at) and the user data page (``l4k_user_tls``, what ``%gs:0``
+  reads). So the IDT, GDT, TSS, stubs, stack and the entry/exit blocks are
+  where the host's symbols say in every space (the CPU's implicit accesses to
+  the descriptor tables are supervisor accesses).
+* from 0xC0000000: the *kernel window*, the same 4 MiB pages (CR4.PSE) as the
+  boot directory ``kernel.S`` builds: physical 0..128 MiB at 0xC0000000 +
+  physical, supervisor read-write. Every table update and every UTCB or
+  string-copy write the kernel makes goes through it.
+
+Rights: an entry is present for any of r, w, x; writable (R/W) for w; user
+(U/S) always. Without PAE there is no execute-disable bit: x is implied by r
+(and r by x), so a page that may be read may be executed. CR0.WP is clear:
+the kernel writes user read-only pages (the ``%gs`` slot) freely.
+
+Status bits: the paging protocol gives the builder no way to read guest
+memory back, so the hardware Accessed/Dirty bits are not used for X.2's
+referenced/written bits; the kernel tracks them in software through faults, as
+on ARM (:mod:`l4gdb.kernel.mapping`). Entries are written with A (and D when
+writable) already set, so the CPU never writes the tables itself and the
+host's copy stays exact. "Executed" is only seen on a page's first access: a
+page mapped for reading is executable without another fault.
+
+Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
+``pt_pool_high``) that sigma0 never hands out; freed tables are cleared
+through the write list before reuse.
+"""
+
+from __future__ import annotations
+
+PAGE = 0x1000
+ENTRIES = 1024
+USER_TOP = 0xC000_0000            # the kernel window from here on
+WINDOW_SIZE = 128 << 20           # physical 0..128 MiB
+
+# Entry bits (PDE and PTE).
+P = 0x001
+RW = 0x002
+US = 0x004
+A = 0x020
+D = 0x040
+PS = 0x080                        # PDE: 4 MiB page
+TABLE = P | RW | US | A           # PDE of a page table: the PTEs decide
+WINDOW_PDE = P | RW | PS          # 4 MiB, supervisor (matches kernel.S's PDE_WINDOW)
+KERNEL_PTE = P | RW | A | D       # the image: supervisor read-write
+USER_RO_PTE = P | US | A          # the image's user pages
+USER_PAGES = 2                    # first pages of the image that user code may read
+
+
+def pte(paddr: int, rights: int) -> int:
+    """User page entry with L4 rwx rights (4 r, 2 w, 1 x); 0 = no entry."""
+    if not rights & 7:
+        return 0
+    entry = (paddr & ~0xFFF) | P | US | A
+    if rights & 2:
+        entry |= RW | D
+    return entry
+
+
+def entry_rights(entry: int) -> int:
+    """L4 rights user code has through a page-table entry (x comes with r)."""
+    if not entry & P or not entry & US:
+        return 0
+    return 7 if entry & RW else 5
+
+
+class X86PageTables:
+    """:class:`l4gdb.kernel.paging.PageTables` for i386 2-level paging."""
+
+    page_size_log2 = 12
+
+    def __init__(self, pool: tuple[int, int], window: int, kernel_image: tuple[int, int],
+                 window_size: int = WINDOW_SIZE) -> None:
+        self.pool_low, self.pool_high = pool
+        self.window = window
+        self.window_size = window_size
+        self.kernel_image = kernel_image
+        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
+        self._next = pool[0]
+        self._free_pages: list[int] = []           # cleared directories and tables
+        self._pd: dict[int, dict[int, int]] = {}   # root -> {PDE index: page table}
+        self._pt: dict[int, list[int]] = {}        # page table -> 1024 entries
+        self._writes: dict[int, int] = {}          # kernel address -> word
+        self._free_frames: list[int] = []
+
+    # --- memory -------------------------------------------------------------
+    def kernel_address(self, paddr: int) -> int:
+        if not 0 <= paddr < self.window_size:
+            raise ValueError(f"{paddr:#x} is outside the kernel window")
+        return self.window + paddr
+
+    def _put(self, paddr: int, value: int) -> None:
+        self._writes[self.kernel_address(paddr)] = value
+
+    def _page(self) -> int:
+        """A page-aligned, zeroed page of the pool (tables)."""
+        if self._free_pages:
+            return self._free_pages.pop()
+        if self._next + PAGE > self.pool_high:
+            raise MemoryError("page-table pool exhausted")
+        page, self._next = self._next, self._next + PAGE
+        return page
+
+    def alloc_frame(self) -> int | None:
+        if self._free_frames:
+            frame = self._free_frames.pop()
+            for off in range(0, PAGE, 4):       # nothing of its last owner stays
+                self._put(frame + off, 0)
+            return frame
+        try:
+            return self._page()
+        except MemoryError:
+            return None
+
+    def free_frame(self, paddr: int) -> None:
+        self._free_frames.append(paddr)
+
+    def take_writes(self) -> list[tuple[int, bytes]]:
+        """The updates as few (address, bytes) runs: adjacent words joined."""
+        words, self._writes = self._writes, {}
+        out: list[tuple[int, bytes]] = []
+        start = prev = None
+        run: list[int] = []
+        for addr in sorted(words):
+            if prev is not None and addr == prev + 4:
+                run.append(words[addr])
+            else:
+                if run:
+                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+                start, run = addr, [words[addr]]
+            prev = addr
+        if run:
+            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
+        return out
+
+    # --- spaces ---------------------------------------------------------------
+    def new_root(self) -> int:
+        if len(self._free_pages) + (self.pool_high - self._next) // PAGE < 2:
+            return 0                      # the directory and the image's table
+        root = self._page()
+        self._pd[root] = {}
+        first = USER_TOP >> 22
+        for i in range(self.window_size >> 22):
+            self._put(root + 4 * (first + i), ((i << 22) | WINDOW_PDE))
+        lo, hi = self.kernel_image
+        for n, va in enumerate(range(lo & ~0xFFF, hi, PAGE)):
+            self._set(root, va, va | (USER_RO_PTE if n < USER_PAGES else KERNEL_PTE))
+        return root
+
+    def free_root(self, root: int) -> None:
+        tables = self._pd.pop(root, None)
+        if tables is None:
+            return
+        for index, table in tables.items():
+            for i, e in enumerate(self._pt.pop(table)):
+                if e:
+                    self._put(table + 4 * i, 0)
+            self._put(root + 4 * index, 0)
+            self._free_pages.append(table)
+        first = USER_TOP >> 22
+        for i in range(self.window_size >> 22):
+            self._put(root + 4 * (first + i), 0)
+        self._free_pages.append(root)
+
+    def _table(self, root: int, vaddr: int, create: bool) -> int | None:
+        tables = self._pd[root]
+        index = vaddr >> 22
+        table = tables.get(index)
+        if table is None and create:
+            table = self._page()
+            self._pt[table] = [0] * ENTRIES
+            tables[index] = table
+            self._put(root + 4 * index, table | TABLE)
+        return table
+
+    def _set(self, root: int, vaddr: int, entry: int) -> None:
+        table = self._table(root, vaddr, create=bool(entry))
+        if table is None:
+            return
+        i = (vaddr >> 12) & 0x3FF
+        if self._pt[table][i] != entry:
+            self._pt[table][i] = entry
+            self._put(table + 4 * i, entry)
+
+    def _kernel(self, vaddr: int) -> bool:
+        lo, hi = self.kernel_image
+        return lo <= vaddr < hi
+
+    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
+        if root not in self._pd:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if va >= USER_TOP or self._kernel(va):
+                continue
+            self._set(root, va, pte(paddr + off, rights))
+
+    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
+        if root not in self._pd:
+            return
+        for off in range(0, 1 << max(size_log2, 12), PAGE):
+            va = vaddr + off
+            if va < USER_TOP and not self._kernel(va):
+                self._set(root, va, 0)
+
+    def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
+        if root not in self._pd or vaddr >= USER_TOP:
+            return None
+        table = self._pd[root].get(vaddr >> 22)
+        if table is None:
+            return None
+        entry = self._pt[table][(vaddr >> 12) & 0x3FF]
+        rights = entry_rights(entry)
+        if not rights:
+            return None
+        return (entry & ~0xFFF) | (vaddr & 0xFFF), rights

@@ -1,0 +1,233 @@
+"""l4gdb architecture plugin: RISC-V on QEMU ``virt``, RV32 (``riscv``) and RV64
+(``riscv64``).
+
+A third-party plugin: it lives outside ``arch/``, is installed with pip and is
+found through the ``l4gdb`` entry point group like any other; it uses only the
+public hooks (:mod:`l4gdb.hookspecs`) and the shared block codec
+(:mod:`l4gdb.trapblocks`). Its QEMU config file and guest sources ship inside
+the package; one set of guest sources serves both widths (``__riscv_xlen``).
+
+The guest side (``guest/kernel.S``) runs in machine mode without firmware
+(``firmware = "none"``); user code runs in U-mode in address spaces of its
+own (Sv32 / Sv39 tables the host builds: :mod:`l4gdb_riscv.pagetables`), with
+PMP besides keeping it out of the kernel image (but the preemption gate's
+page). System calls are ``ecall`` with the number in a7 and arguments and
+results in a0..a6; the UTCB pointer is in tp. Layouts:
+docs/writing-an-arch-plugin.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from l4gdb.guestspec import GuestToolchain
+from l4gdb.hookspecs import hookimpl
+from l4gdb.kernel.abi import ArchInfo
+from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+
+from .pagetables import RiscvPageTables
+
+HERE = Path(__file__).resolve().parent
+GUEST = HERE / "guest"
+QEMU_CONFIG = HERE / "qemu" / "riscv-virt.cfg"
+
+# QEMU's RISC-V target description names x0..x31 by their ABI names (x8 is
+# "fp"), in its `g` order, then pc. "status" is not a CPU register: RISC-V has
+# no flags register a user can see, but the kernel model wants one (the
+# ExchangeRegisters flags word, exception IPC); the stub saves it as 0 and the
+# return path ignores it.
+GPRS = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2",
+        "fp", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+        "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7",
+        "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6")
+USER_REGS = GPRS + ("pc", "status")
+SYSCALL_REGS = ("a0", "a1", "a2", "a3", "a4", "a5", "a6")
+NUMBER_REG = "a7"
+STATUS_USER = 0
+
+# Entry kinds written by guest/kernel.S.
+KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
+                   interrupt=(5,))
+PREEMPT_NUMBER = 0xFFF            # a7 of the ecall at l4k_preempt_gate
+MCAUSE_STORE_FAULTS = (6, 7, 15)  # store misaligned, store access fault, store page fault
+EXIT_BLOCK_SIZE = 1536            # XB_SIZE in guest/kernel.S, both widths
+GATE_PAGE = 0x8000F000            # guest/kernel.ld: the image's last page
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What differs between RV32 and RV64: everything else is shared."""
+
+    arch: str
+    xlen: int
+    qemu_binary: str
+    clang_target: str
+    march: str
+    mabi: str
+    gdb_arch: str
+
+    @property
+    def word_size(self) -> int:
+        return self.xlen // 8
+
+    def info(self) -> ArchInfo:
+        return ArchInfo(
+            name=self.arch,
+            word_size=self.word_size,
+            reg_names=USER_REGS,
+            ip_reg="pc",
+            sp_reg="sp",
+            flags_reg="status",
+            user_flags=STATUS_USER,
+            flags_user_mask=0,            # nothing a user may change
+            syscall_arg_regs=SYSCALL_REGS,
+            syscall_result_regs=SYSCALL_REGS,
+        )
+
+
+VARIANTS = {
+    "riscv": Variant("riscv", 32, "qemu-system-riscv32", "riscv32-unknown-elf",
+                     "rv32imac", "ilp32", "riscv:rv32"),
+    "riscv64": Variant("riscv64", 64, "qemu-system-riscv64", "riscv64-unknown-elf",
+                       "rv64imac", "lp64", "riscv:rv64"),
+}
+INFOS = {name: v.info() for name, v in VARIANTS.items()}
+RISCV_INFO = INFOS["riscv"]
+RISCV64_INFO = INFOS["riscv64"]
+
+
+def _fault_access(mcause: int) -> int:
+    # The stub puts mcause into the fsr word: stores are writes, the rest reads.
+    return 2 if mcause in MCAUSE_STORE_FAULTS else 4
+
+
+def _user_safe(regs: dict[str, int]) -> dict[str, int]:
+    # x0 is zero. "status" is the kernel's pseudo-register: fixed for user mode,
+    # but only where it is present: enter_kernel() passes the live registers from
+    # the gdbstub, which has no "status" (and a write to it would fail).
+    if "zero" in regs:
+        regs["zero"] = 0
+    if "status" in regs:
+        regs["status"] = STATUS_USER
+    return regs
+
+
+def make_glue(symbols: dict[str, int], arch: str = "riscv") -> BlockTrapGlue:
+    require_symbols(arch, symbols, STUB_SYMBOLS)
+    if symbols["l4k_preempt_gate"] & ~0xFFF != GATE_PAGE:
+        # pagetables.py maps exactly this page for user code in every space
+        raise ValueError(f"{arch} kernel image: l4k_preempt_gate is not on the gate page "
+                         f"{GATE_PAGE:#x}")
+    return BlockTrapGlue(
+        regs=USER_REGS, word_size=VARIANTS[arch].word_size, kinds=KINDS,
+        bp_addr=symbols["l4k_trap_bp"],
+        entry_block_addr=symbols["l4k_entry_block"],
+        exit_block_addr=symbols["l4k_exit_block"],
+        return_addr=symbols["l4k_return"],
+        kernel_low=symbols.get("l4k_kernel_start", 0x80000000),
+        kernel_high=symbols["l4k_kernel_end"],
+        preempt_addr=symbols["l4k_preempt_gate"],
+        preempt_number=PREEMPT_NUMBER,
+        ip_reg="pc",
+        sanitize=_user_safe,
+        data_fault_access=_fault_access,
+        exit_block_max=EXIT_BLOCK_SIZE,
+    )
+
+
+@dataclass(frozen=True)
+class RiscvQemu:
+    binary: str
+    config: Path
+    extra_args: tuple[str, ...]
+    package: str = "qemu-system-misc"     # the Debian package with qemu-system-riscv*
+
+
+@dataclass(frozen=True)
+class RiscvGdb:
+    architecture: str
+    init_commands: tuple[str, ...]
+
+
+@hookimpl
+def l4gdb_arch_names() -> list[str]:
+    return list(VARIANTS)
+
+
+@hookimpl
+def l4gdb_arch_info(arch: str) -> ArchInfo | None:
+    return INFOS.get(arch)
+
+
+@hookimpl
+def l4gdb_qemu_setup(arch: str) -> RiscvQemu | None:
+    v = VARIANTS.get(arch)
+    if v is None:
+        return None
+    # The config file ships inside this package and says everything (firmware =
+    # "none": the reset vector jumps straight to the kernel image at the start of
+    # RAM, in machine mode); nothing is left for the command line.
+    return RiscvQemu(v.qemu_binary, QEMU_CONFIG, ())
+
+
+@hookimpl
+def l4gdb_gdb_setup(arch: str) -> RiscvGdb | None:
+    v = VARIANTS.get(arch)
+    return RiscvGdb(v.gdb_arch, ()) if v else None
+
+
+@hookimpl
+def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
+    v = VARIANTS.get(arch)
+    if v is None:
+        return None
+    return GuestToolchain(
+        arch=arch,
+        clang_target=v.clang_target,
+        # No F/D: the kernel does not switch FPU state (mstatus.FS stays off).
+        # medany: RAM is at 2 GiB (on RV64 medlow cannot reach it).
+        # -mno-relax: no linker relaxation (lld 14 does not do it), so no gp.
+        cflags=(f"-march={v.march}", f"-mabi={v.mabi}", "-mcmodel=medany", "-mno-relax",
+                "-fno-pic"),
+        ldflags=(),
+        include_dir=GUEST / "include",
+        crt0=GUEST / "crt0.S",
+        user_ldscript=GUEST / "user.ld",
+        kernel_sources=(GUEST / "kernel.S",),
+        kernel_ldscript=GUEST / "kernel.ld",
+        elf_machine="EM_RISCV",
+    )
+
+
+@hookimpl
+def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
+    if arch not in VARIANTS:
+        return None
+    # Physical addresses (the root task's space maps them 1:1); the same for both
+    # widths (RV64 UTCBs are 1 KiB: 256 of them in the area). The last 16 MiB of
+    # RAM hold page tables and UTCB frames: the kernel's, not sigma0's.
+    return {
+        "ram_low": 0x80000000, "ram_high": 0x87000000,
+        "kernel_low": 0x80000000, "kernel_high": 0x80010000,
+        "kip": 0x80010000,
+        "utcb_area": 0x80040000, "utcb_area_log2": 18,
+        "free_low": 0x80800000,
+        "pt_pool_low": 0x87000000, "pt_pool_high": 0x88000000,
+        "gate_page": GATE_PAGE,
+    }
+
+
+@hookimpl
+def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> RiscvPageTables | None:
+    v = VARIANTS.get(arch)
+    if v is None:
+        return None
+    return RiscvPageTables(v.xlen, pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                           kernel_image=(layout["kernel_low"], layout["kernel_high"]),
+                           gate_page=layout["gate_page"])
+
+
+@hookimpl
+def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
+    return make_glue(symbols, arch) if arch in VARIANTS else None
