@@ -173,10 +173,28 @@ def _build(tc: GuestToolchain, sources: list[Path], ldscript: Path, out: Path) -
     return out
 
 
-def _runtime_sources(tc: GuestToolchain) -> list[Path]:
-    """crt0 first, then the portable runtime and libl4 code."""
+def _runtime_sources(tc: GuestToolchain, sources: list[Path] | None = None) -> list[Path]:
+    """crt0 first, then the portable runtime and libl4 code; libiguana too when a
+    program source (or a header beside it) includes an ``<iguana/...>`` header
+    (its names, ``thread_create`` among them, would clash with programs that do
+    not use Iguana)."""
     g = guest_dir()
-    return [tc.crt0, *sorted((g / "rt").glob("*.c")), *sorted((g / "libl4").glob("*.c"))]
+    libs = ["rt", "libl4"]
+    if any(_uses_iguana(s) for s in sources or ()):
+        libs.append("libiguana")
+    return [tc.crt0, *(f for lib in libs for f in sorted((g / lib).glob("*.c")))]
+
+
+def _uses_iguana(source: Path) -> bool:
+    """The file, or a header next to it, includes ``<iguana/...>``."""
+    source = Path(source)
+    for f in [source, *sorted(source.parent.glob("*.h"))]:
+        try:
+            if "#include <iguana/" in f.read_text(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def build_kernel(tc: GuestToolchain, out_dir: Path) -> Path:
@@ -188,7 +206,7 @@ def build_program(tc: GuestToolchain, sources: list[Path], out: Path) -> Path:
     """A user program from C files linked with crt0, the runtime and libl4."""
     if not sources:
         raise BuildError(f"{out}: no source files given")
-    return _build(tc, [*_runtime_sources(tc), *sources], tc.user_ldscript, Path(out))
+    return _build(tc, [*_runtime_sources(tc, sources), *sources], tc.user_ldscript, Path(out))
 
 
 def builtin_programs() -> list[str]:

@@ -142,6 +142,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="FILE",
                        help="write the JSON result to FILE ('-' = stdout)")
     bench.add_argument("--iterations", type=int, default=2000)
+
+    fuzz = sub.add_parser(
+        "fuzz", help="random system calls against the kernel model, invariants checked",
+        description="Random system calls (all L4 calls, KDebug, unknown numbers; random "
+                    "registers, message and buffer registers, typed items, fpages) from "
+                    "threads of several spaces, against the kernel model on the fake target; "
+                    "the invariants (no host exception, mapping database a forest matching "
+                    "the page tables, no thread in two queues, no space seeing a page it "
+                    "was not given, UTCB copies) are checked after every K calls.",
+        epilog=EXIT_TABLE + "  (1: an invariant was violated; the seed and the call index "
+                            "are printed)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    fuzz.add_argument("--arch", default="fake32",
+                      help="fake32 or fake64 (the fake target); a QEMU architecture name "
+                           "(arm, x86, mips, riscv, riscv64) with --fake picks its word size")
+    fuzz.add_argument("--fake", action="store_true",
+                      help="run on the fake target (the default; QEMU fuzzing is not built yet)")
+    fuzz.add_argument("--count", type=int, default=10_000, metavar="N",
+                      help="kernel entries to make (default 10000)")
+    fuzz.add_argument("--seed", type=int, default=0, metavar="S")
+    fuzz.add_argument("--check-every", type=int, default=1, metavar="K",
+                      help="check the invariants every K calls (default 1)")
+    fuzz.add_argument("--quiet", action="store_true", help="only the result line")
     return parser
 
 
@@ -217,8 +240,37 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+FAKE_WORD = {"fake32": "fake32", "fake64": "fake64", "arm": "fake32", "x86": "fake32",
+             "mips": "fake32", "riscv": "fake32", "riscv64": "fake64"}
+
+
+def cmd_fuzz(args: argparse.Namespace) -> int:
+    from l4gdb.fuzz import run
+
+    if args.count < 0 or args.check_every < 1:
+        print("l4gdb: fuzz: --count must be >= 0 and --check-every >= 1", file=sys.stderr)
+        return ExitCode.USAGE
+    arch = FAKE_WORD.get(args.arch)
+    if arch is None:
+        print(f"l4gdb: fuzz: unknown architecture {args.arch!r}", file=sys.stderr)
+        return ExitCode.USAGE
+    if arch != args.arch and not args.fake:
+        print(f"l4gdb: fuzz: fuzzing on QEMU ({args.arch}) is not built yet; add --fake "
+              f"to fuzz the kernel model on the fake target with {args.arch}'s word size",
+              file=sys.stderr)
+        return ExitCode.USAGE
+
+    def progress(n: int, res) -> None:
+        if not args.quiet:
+            print(f"fuzz: {n}/{args.count} calls, {res.boots} boot(s)", file=sys.stderr)
+
+    res = run(args.count, args.seed, arch, check_every=args.check_every, progress=progress)
+    print(res.line())
+    return ExitCode.OK if res.ok else ExitCode.FAILED
+
+
 COMMANDS = {"run": cmd_run, "gdb": cmd_gdb, "build": cmd_build, "plugins": cmd_plugins,
-            "bench": cmd_bench, "trace": cmd_trace}
+            "bench": cmd_bench, "trace": cmd_trace, "fuzz": cmd_fuzz}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -175,6 +175,7 @@ class System:
     kernel: object = None
     kernel_elf: Path | None = None
     gdb: object = None
+    iguana: object = None            # the Iguana server when the program uses libiguana
     exit_status: int | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -267,6 +268,12 @@ class System:
             self.loop.boot()
         except TargetError as exc:
             raise InfrastructureError(str(exc)) from exc
+        if "iguana_call" in elf_symbols(self.program):
+            # A program linked with libiguana gets the Iguana server (docs/iguana.md),
+            # started while the booted system is still parked.
+            from l4gdb.iguana import install
+
+            self.iguana = install(self.kernel)
         hook.l4gdb_session_start(system=self, options=self.options)
 
 

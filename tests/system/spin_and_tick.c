@@ -11,8 +11,9 @@ int main(void) {
     L4_Set_Priority(t, 10);
     L4_Start_SpIp(t, (L4_Word_t)&stack[512], (L4_Word_t)spin);
     for (int i = 0; ; i++) {
+        unsigned long before = spins;
         L4_Sleep(L4_TimePeriod(100000));
-        printf("tick %d\n", i);
+        printf("tick %d spun %s\n", i, spins > before ? "yes" : "no");
     }
     return 0;
 }

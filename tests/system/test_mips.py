@@ -1,9 +1,8 @@
-"""The MIPS (32r2 little endian on QEMU Malta) plugin end to end: the same guest
-sources as ARM."""
+"""The MIPS (32r2 little endian on QEMU Malta) plugin end to end: what only MIPS has
+(the tests every arch runs alike are in test_arches.py)."""
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 
@@ -15,46 +14,6 @@ pytestmark = [
                        reason="needs qemu-system-mipsel (apt-get install qemu-system-mips)"),
 ]
 pytest.importorskip("l4gdb_mips")
-
-CHECK = re.compile(r"^(PASS|FAIL|SKIP) [a-z0-9-]+/[a-z0-9-]+(: .*)?$")
-SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", re.M)
-
-
-def test_hello_with_gdb_attached(l4gdb, no_leftovers):
-    r = l4gdb("run", "--arch", "mips", "hello", "--expect", "ping 1", "--expect", "pong 1",
-              "--expect", "hello: done", "--timeout", "60")
-    assert r.code == 0, r.out + r.err
-    assert r.out.index("ping 1") < r.out.index("pong 1") < r.out.index("hello: done")
-
-
-# What may be skipped on MIPS: a second processor, and the interrupt checks that need a
-# device user code can program (none on this port yet).
-MIPS_SKIPS = {"ipc/xcpu", "interrupt/delivered", "interrupt/preempts-spinner-within-a-tick"}
-
-
-def test_l4test_passes_every_check(l4gdb, no_leftovers):
-    r = l4gdb("run", "--arch", "mips", "--no-gdb", "l4test", "--timeout", "240")
-    assert r.code == 0, r.out + r.err
-    lines = [ln for ln in r.out.splitlines() if ln[:5] in ("PASS ", "FAIL ", "SKIP ")]
-    for ln in lines:
-        assert CHECK.match(ln), ln
-    m = SUMMARY.search(r.out)
-    assert m, r.out
-    passed, failed, skipped = map(int, m.groups())
-    assert failed == 0 and passed > 0
-    assert passed == sum(ln.startswith("PASS") for ln in lines)
-    groups = {ln.split()[1].split("/")[0] for ln in lines if ln.startswith("PASS")}
-    # address spaces: the groups that need page tables run (the KIP says l4gdb-mmu)
-    assert {"kip", "ipc", "exreg", "tcontrol", "schedule", "mem", "pagefault", "sigma0",
-            "string"} <= groups
-    skips = {ln.split()[1].rstrip(":") for ln in lines if ln.startswith("SKIP")}
-    assert skips <= MIPS_SKIPS, skips
-    for name in ("mem/unmap-refaults", "mem/status-reset", "mem/first-fault-is-the-entry",
-                 "pagefault/isolation-no-data", "string/inter-space",
-                 "ipc/inter-space-transfer", "sigma0/one-owner"):
-        assert f"PASS {name}" in r.out, name
-    # the no-pager check's thread dies of __builtin_trap(), a `break` (ExcCode 9)
-    assert "unhandled exception 9" in r.out + r.err
 
 
 def test_flat_mode_without_page_tables_still_runs_l4test(l4gdb, no_leftovers):
@@ -105,50 +64,6 @@ def test_tlb_refills_from_the_space_tables_and_flush_forgets(l4gdb, no_leftovers
     assert r.code == 0, r.out + r.err
     assert "touched 96 pages, 0 bad" in r.out
     assert "after flush: 0 bad, status 4" in r.out
-
-
-GARBAGE = r'''
-#include <l4/l4.h>
-#include <stdio.h>
-static unsigned long seed = 12345;
-static unsigned long rnd(void) { seed = seed * 1103515245 + 12345; return seed ^ (seed >> 16); }
-#define SYSCALL(n) do {                                                              \
-        register unsigned long v0 __asm__("$2") = (n);                               \
-        __asm__ volatile("syscall" : "+r"(a0), "+r"(a1), "+r"(a2), "+r"(a3), "+r"(t0)  \
-                         : "r"(v0) : "$9", "$10", "memory");                         \
-    } while (0)
-int main(void) {
-    for (int i = 0; i < 300; i++) {
-        register unsigned long a0 __asm__("$4") = rnd();
-        register unsigned long a1 __asm__("$5") = rnd();
-        register unsigned long a2 __asm__("$6") = rnd() & ~0xffUL;
-        register unsigned long a3 __asm__("$7") = rnd();
-        register unsigned long t0 __asm__("$8") = rnd();
-        switch (i % 8) {
-        case 0: SYSCALL(2); break;
-        case 1: SYSCALL(3); break;
-        case 2: SYSCALL(6); break;
-        case 3: SYSCALL(10); break;
-        case 4: SYSCALL(99); break;
-        case 5: SYSCALL(12); break;
-        case 6: SYSCALL(0xffffff); break;   /* the preemption gate's number, called directly */
-        case 7: SYSCALL(rnd()); break;
-        }
-    }
-    printf("survived\n");
-    return 0;
-}
-'''
-
-
-def test_garbage_syscalls_never_crash_the_host(l4gdb, no_leftovers, tmp_path):
-    src = tmp_path / "garbage.c"
-    src.write_text(GARBAGE)
-    r = l4gdb("run", "--arch", "mips", "--no-gdb", str(src), "--timeout", "120",
-              "--expect", "survived")
-    assert r.code == 0, r.out + r.err
-    assert "Traceback" not in r.err
-    assert "unknown system call 99" in r.out + r.err
 
 
 FAULTS = r'''
@@ -203,60 +118,3 @@ def test_tlb_faults_reach_the_pager_and_address_errors_are_exceptions(l4gdb, no_
     # a syscall in a branch delay slot has nowhere to return to: exception 8
     assert "fault 4: no message" in r.out
     assert "unhandled exception 8" in r.out + r.err
-
-
-SPINNER = r'''
-#include <l4/l4.h>
-#include <stdio.h>
-static L4_Word_t stack[512];
-static volatile unsigned long spins;
-static void spin(void) { for (;;) spins++; }
-int main(void) {
-    void *kip = L4_GetKernelInterface();
-    L4_ThreadId_t me = L4_Myself(), t = L4_GlobalId(L4_ThreadNo(me) + 1, 1);
-    L4_Word_t utcb = L4_MyLocalId().raw + L4_UtcbSize(kip);
-    if (L4_ThreadControl(t, me, me, me, (void *)utcb) != 1) return 2;
-    L4_Set_Priority(t, 10);
-    L4_Start_SpIp(t, (L4_Word_t)&stack[512], (L4_Word_t)spin);
-    for (int i = 0; i < 3; i++) {
-        unsigned long before = spins;
-        L4_Sleep(L4_TimePeriod(20000));
-        printf("woke %d spun %s\n", i, spins > before ? "yes" : "no");
-    }
-    return 0;
-}
-'''
-
-
-def test_preemption_through_the_gate(l4gdb, no_leftovers, tmp_path):
-    """A thread spinning in user mode is taken into the kernel via l4k_preempt_gate."""
-    src = tmp_path / "spin.c"
-    src.write_text(SPINNER)
-    r = l4gdb("run", "--arch", "mips", "--no-gdb", str(src), "--timeout", "60")
-    assert r.code == 0, r.out + r.err
-    assert r.out.count("spun yes") == 3, r.out
-
-
-def test_gdb_sees_mips_registers_and_threads(l4gdb, no_leftovers):
-    r = l4gdb("gdb", "--arch", "mips", "--batch", "hello", "-ex", "info registers",
-              "-ex", "break pong", "-ex", "continue", "-ex", "info threads",
-              "-ex", "thread 1", "-ex", "bt", "-ex", "delete", "-ex", "continue", timeout=120)
-    assert r.code == 0, r.out + r.err
-    assert re.search(r"status\s+lo\s+hi\s+badvaddr\s+cause\s+pc", r.out)
-    assert "Breakpoint 2, pong ()" in r.out
-    assert re.search(r"\* 2\s+Thread 99 .*pong \(\)", r.out)
-    assert re.search(r"#\d+\s+main \(\)", r.out)
-    assert "hello: done" in r.out
-
-
-def test_bench_json(l4gdb, no_leftovers, tmp_path):
-    out = tmp_path / "bench.json"
-    r = l4gdb("bench", "--arch", "mips", "--iterations", "300", "--json", str(out))
-    assert r.code == 0, r.out + r.err
-    result = json.loads(out.read_text())
-    assert result["arch"] == "mips"
-    for key in ("floor_us", "null_syscall_us", "ipc_roundtrip_us", "pagefault_us"):
-        assert result[key] > 0, result
-    assert result["null_syscall_floor_ratio"] > 0
-    # a space switch rides on the kernel entry that causes it (ASID in the return path)
-    assert result["space_switch_extra_stops"] == 0, result

@@ -23,7 +23,8 @@ write list) before it is used again.
 
 from __future__ import annotations
 
-PAGE = 0x1000
+from l4gdb.archkit import PAGE, PageTableBuilder
+
 L1_SIZE = 0x2000                 # TTBCR.N = 1: 2048 entries
 L2_SIZE = 0x400                  # 256 entries
 USER_TOP = 0x8000_0000           # TTBR1 from here on
@@ -60,55 +61,27 @@ def entry_rights(entry: int) -> int:
     return r | (0 if entry & XN else 1)
 
 
-class ArmPageTables:
+class ArmPageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for ARMv7 short descriptors."""
 
-    page_size_log2 = 12
+    user_top = USER_TOP
 
     def __init__(self, pool: tuple[int, int], ram: tuple[int, int], window: int,
                  kernel_image: tuple[int, int]) -> None:
-        self.pool_low, self.pool_high = pool
+        super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
         self.window = window
-        self.kernel_image = kernel_image
         self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
-        self._next = pool[0]
         self._free_l1: list[int] = []
         self._free_l2: list[int] = []
         self._l1: dict[int, dict[int, int]] = {}      # root -> {L1 index: L2 table}
         self._l2: dict[int, list[int]] = {}           # L2 table -> 256 entries
-        self._writes: dict[int, int] = {}               # kernel address -> word
-        self._free_frames: list[int] = []
 
     # --- memory -------------------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
         if not self.ram_low <= paddr < self.ram_high:
             raise ValueError(f"{paddr:#x} is outside the kernel window")
         return paddr - self.ram_low + self.window
-
-    def _put(self, paddr: int, value: int) -> None:
-        self._writes[self.kernel_address(paddr)] = value
-
-    def _bump(self, size: int) -> int:
-        base = (self._next + size - 1) & ~(size - 1)
-        if base + size > self.pool_high:
-            raise MemoryError("page-table pool exhausted")
-        self._next = base + size
-        return base
-
-    def alloc_frame(self) -> int | None:
-        if self._free_frames:
-            frame = self._free_frames.pop()
-            for off in range(0, PAGE, 4):       # nothing of its last owner stays
-                self._put(frame + off, 0)
-            return frame
-        try:
-            return self._bump(PAGE)
-        except MemoryError:
-            return None
-
-    def free_frame(self, paddr: int) -> None:
-        self._free_frames.append(paddr)
 
     def _alloc_l2(self) -> int:
         if not self._free_l2:
@@ -117,24 +90,6 @@ class ArmPageTables:
         table = self._free_l2.pop()
         self._l2[table] = [0] * 256
         return table
-
-    def take_writes(self) -> list[tuple[int, bytes]]:
-        """The updates as few (address, bytes) runs: adjacent words joined."""
-        words, self._writes = self._writes, {}
-        out: list[tuple[int, bytes]] = []
-        start = prev = None
-        run: list[int] = []
-        for addr in sorted(words):
-            if prev is not None and addr == prev + 4:
-                run.append(words[addr])
-            else:
-                if run:
-                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-                start, run = addr, [words[addr]]
-            prev = addr
-        if run:
-            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-        return out
 
     # --- spaces ---------------------------------------------------------------
     def new_root(self) -> int:
@@ -157,10 +112,7 @@ class ArmPageTables:
         if tables is None:
             return
         for index, table in tables.items():
-            entries = self._l2.pop(table)
-            for i, e in enumerate(entries):
-                if e:
-                    self._put(table + 4 * i, 0)
+            self._clear(table, self._l2.pop(table))
             self._put(root + 4 * index, 0)
             self._free_l2.append(table)
         self._free_l1.append(root)
@@ -184,26 +136,11 @@ class ArmPageTables:
             self._l2[table][i] = entry
             self._put(table + 4 * i, entry)
 
-    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
-        if root not in self._l1:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if va >= USER_TOP or self._kernel(va):
-                continue
-            self._set(root, va, small_entry(paddr + off, rights))
+    def has_root(self, root: int) -> bool:
+        return root in self._l1
 
-    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
-        if root not in self._l1:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if va < USER_TOP and not self._kernel(va):
-                self._set(root, va, 0)
-
-    def _kernel(self, vaddr: int) -> bool:
-        lo, hi = self.kernel_image
-        return lo <= vaddr < hi
+    def user_entry(self, paddr: int, rights: int) -> int:
+        return small_entry(paddr, rights)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         if root not in self._l1 or vaddr >= USER_TOP:

@@ -8,11 +8,9 @@ docs/internals.md §3), the toolchain flags and the QEMU/GDB settings.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
-from l4gdb.guestspec import GuestToolchain
-from l4gdb.hookspecs import hookimpl
+from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.kernel.abi import ArchInfo, Trap
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
@@ -134,77 +132,31 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     )
 
 
-@dataclass(frozen=True)
-class ArmQemu:
-    binary: str
-    config: Path
-    extra_args: tuple[str, ...]
+def _page_tables(layout: dict[str, int]) -> ArmPageTables:
+    return ArmPageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                         ram=(layout["ram_low"], layout["pt_pool_high"]),
+                         window=layout["kernel_window"],
+                         kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
-@dataclass(frozen=True)
-class ArmGdb:
-    architecture: str
-    init_commands: tuple[str, ...]
-
-
-def _repo_qemu_config() -> Path:
-    # In-tree arches keep their config in the repository's qemu-configs/.
-    return HERE.parents[2] / "qemu-configs" / "arm-virt.cfg"
-
-
-@hookimpl
-def l4gdb_arch_names() -> list[str]:
-    return [ARCH]
-
-
-@hookimpl
-def l4gdb_arch_info(arch: str) -> ArchInfo | None:
-    return ARM_INFO if arch == ARCH else None
-
-
-@hookimpl
-def l4gdb_qemu_setup(arch: str) -> ArmQemu | None:
-    if arch != ARCH:
+def _guest_timer(symbols: dict[str, int]) -> ArmGuestTimer | None:
+    if "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
         return None
-    # QEMU 7.2 cannot take the CPU from a -readconfig file.
-    return ArmQemu("qemu-system-arm", _repo_qemu_config(), ("-cpu", "cortex-a15"))
+    return ArmGuestTimer(symbols["l4k_timer_block"], symbols["l4k_idle"])
 
 
-@hookimpl
-def l4gdb_gdb_setup(arch: str) -> ArmGdb | None:
-    if arch != ARCH:
-        return None
-    return ArmGdb("armv7", (
-        "set arm force-mode arm",
-        "set arm fallback-mode arm",
-    ))
-
-
-@hookimpl
-def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
-    if arch != ARCH:
-        return None
-    return GuestToolchain(
-        arch=ARCH,
-        clang_target="armv7a-none-eabi",
-        cflags=("-mcpu=cortex-a15", "-marm", "-mfloat-abi=soft"),
-        ldflags=(),
-        include_dir=GUEST / "include",
-        crt0=GUEST / "crt0.S",
-        user_ldscript=GUEST / "user.ld",
-        kernel_sources=(GUEST / "kernel.S",),
-        kernel_ldscript=GUEST / "kernel.ld",
-        elf_machine="EM_ARM",
-    )
-
-
-@hookimpl
-def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
-    if arch != ARCH:
-        return None
+plugin = ArchPlugin(Arch(
+    info=ARM_INFO,
+    # QEMU 7.2 cannot take the CPU from a -readconfig file; in-tree arches keep
+    # their config in the repository's qemu-configs/.
+    qemu=QemuSetup("qemu-system-arm", HERE.parents[2] / "qemu-configs" / "arm-virt.cfg",
+                   ("-cpu", "cortex-a15")),
+    gdb=GdbSetup("armv7", ("set arm force-mode arm", "set arm fallback-mode arm")),
+    toolchain=guest_toolchain(ARCH, GUEST, "armv7a-none-eabi",
+                              ("-mcpu=cortex-a15", "-marm", "-mfloat-abi=soft"), "EM_ARM"),
     # RAM is 128 MiB at 0x40000000; its last 16 MiB hold page tables and UTCB
     # frames (the kernel's own memory), so the kernel model's RAM ends there.
-    return {
+    memory_layout={
         "ram_low": 0x40000000, "ram_high": 0x47000000,
         "kernel_low": 0x40000000, "kernel_high": 0x40010000,
         "kip": 0x40010000,
@@ -212,26 +164,9 @@ def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
         "free_low": 0x40800000,
         "pt_pool_low": 0x47000000, "pt_pool_high": 0x48000000,
         "kernel_window": KERNEL_WINDOW,
-    }
-
-
-@hookimpl
-def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> ArmPageTables | None:
-    if arch != ARCH:
-        return None
-    return ArmPageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
-                         ram=(layout["ram_low"], layout["pt_pool_high"]),
-                         window=layout["kernel_window"],
-                         kernel_image=(layout["kernel_low"], layout["kernel_high"]))
-
-
-@hookimpl
-def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
-    return make_glue(symbols) if arch == ARCH else None
-
-
-@hookimpl
-def l4gdb_guest_timer(arch: str, symbols: dict[str, int]) -> ArmGuestTimer | None:
-    if arch != ARCH or "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
-        return None
-    return ArmGuestTimer(symbols["l4k_timer_block"], symbols["l4k_idle"])
+    },
+    trap_glue=make_glue,
+    page_tables=_page_tables,
+    guest_timer=_guest_timer,
+))
+globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

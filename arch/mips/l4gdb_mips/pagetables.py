@@ -31,7 +31,8 @@ readable and executable, a dirty one writable too.
 
 from __future__ import annotations
 
-PAGE = 0x1000
+from l4gdb.archkit import PAGE, PageTableBuilder
+
 KSEG0 = 0x8000_0000
 USER_TOP = 0x8000_0000            # kuseg
 DIR_USER_ENTRIES = USER_TOP >> 22
@@ -71,76 +72,28 @@ def _narrower(old: int, new: int) -> bool:
     return bool(old & PTE_D and not new & PTE_D)
 
 
-class MipsPageTables:
+class MipsPageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for the MIPS software-refilled TLB."""
 
-    page_size_log2 = 12
+    user_top = USER_TOP
 
     def __init__(self, pool: tuple[int, int], ram: tuple[int, int],
                  kernel_image: tuple[int, int]) -> None:
-        self.pool_low, self.pool_high = pool
+        super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
-        self.kernel_image = kernel_image
         self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
-        self._next = pool[0]
-        self._free_pages: list[int] = []               # directories and page tables
         self._dirs: dict[int, dict[int, int]] = {}     # directory -> {index: table}
         self._tables: dict[int, list[int]] = {}        # table -> 1024 entries
         self._asid: dict[int, int] = {}                # directory -> ASID
         self._asid_users: dict[int, int] = {}          # ASID -> spaces using it
         self._free_asids = list(range(ASIDS, 0, -1))
         self._shared_next = 0
-        self._writes: dict[int, int] = {}              # kernel address -> word
-        self._free_frames: list[int] = []
 
     # --- memory -------------------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
         if not self.ram_low <= paddr < self.ram_high:
             raise ValueError(f"{paddr:#x} is outside kseg0's RAM")
         return paddr + KSEG0
-
-    def _put(self, paddr: int, value: int) -> None:
-        self._writes[self.kernel_address(paddr)] = value
-
-    def _page(self) -> int:
-        if self._free_pages:
-            return self._free_pages.pop()
-        if self._next + PAGE > self.pool_high:
-            raise MemoryError("page-table pool exhausted")
-        page, self._next = self._next, self._next + PAGE
-        return page
-
-    def alloc_frame(self) -> int | None:
-        if self._free_frames:
-            frame = self._free_frames.pop()
-            for off in range(0, PAGE, 4):       # nothing of its last owner stays
-                self._put(frame + off, 0)
-            return frame
-        try:
-            return self._page()
-        except MemoryError:
-            return None
-
-    def free_frame(self, paddr: int) -> None:
-        self._free_frames.append(paddr)
-
-    def take_writes(self) -> list[tuple[int, bytes]]:
-        """The updates as few (address, bytes) runs: adjacent words joined."""
-        words, self._writes = self._writes, {}
-        out: list[tuple[int, bytes]] = []
-        start = prev = None
-        run: list[int] = []
-        for addr in sorted(words):
-            if prev is not None and addr == prev + 4:
-                run.append(words[addr])
-            else:
-                if run:
-                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-                start, run = addr, [words[addr]]
-            prev = addr
-        if run:
-            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-        return out
 
     # --- spaces ---------------------------------------------------------------
     def _new_asid(self) -> int:
@@ -188,10 +141,7 @@ class MipsPageTables:
         if tables is None:
             return
         for index, table in tables.items():
-            entries = self._tables.pop(table)
-            for i, e in enumerate(entries):
-                if e:
-                    self._put(table + 4 * i, 0)
+            self._clear(table, self._tables.pop(table))
             self._put(directory + 4 * index, 0)
             self._free_pages.append(table)
         self._put(directory + 4 * STALE_WORD, 0)     # all zero: it may become a table
@@ -209,7 +159,8 @@ class MipsPageTables:
             self._put(directory + 4 * index, table + KSEG0)
         return table
 
-    def _set(self, directory: int, vaddr: int, entry: int) -> None:
+    def _set(self, root: int, vaddr: int, entry: int) -> None:
+        directory = self._directory(root)
         table = self._table(directory, vaddr, create=bool(entry))
         if table is None:
             return
@@ -221,27 +172,11 @@ class MipsPageTables:
             if _narrower(old, entry):
                 self._stale(directory)
 
-    def _user(self, vaddr: int) -> bool:
-        lo, hi = self.kernel_image
-        return vaddr < USER_TOP and not lo <= vaddr < hi
+    def has_root(self, root: int) -> bool:
+        return self._directory(root) in self._dirs
 
-    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
-        directory = self._directory(root)
-        if directory not in self._dirs:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if self._user(va):
-                self._set(directory, va, pte(paddr + off, rights))
-
-    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
-        directory = self._directory(root)
-        if directory not in self._dirs:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if self._user(va):
-                self._set(directory, va, 0)
+    def user_entry(self, paddr: int, rights: int) -> int:
+        return pte(paddr, rights)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         directory = self._directory(root)

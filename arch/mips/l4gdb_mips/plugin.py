@@ -17,11 +17,9 @@ onto RAM for every thread), as before address spaces existed.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
-from l4gdb.guestspec import GuestToolchain
-from l4gdb.hookspecs import hookimpl
+from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
@@ -137,79 +135,11 @@ def target_xml() -> bytes:
     ).encode()
 
 
-@dataclass(frozen=True)
-class MipsQemu:
-    binary: str
-    config: Path
-    extra_args: tuple[str, ...]
-    target_xml: bytes | None = None
-
-
-@dataclass(frozen=True)
-class MipsGdb:
-    architecture: str
-    init_commands: tuple[str, ...]
-
-
-def _repo_qemu_config() -> Path:
-    # In-tree arches keep their config in the repository's qemu-configs/.
-    return HERE.parents[2] / "qemu-configs" / "mips-malta.cfg"
-
-
-@hookimpl
-def l4gdb_arch_names() -> list[str]:
-    return [ARCH]
-
-
-@hookimpl
-def l4gdb_arch_info(arch: str) -> ArchInfo | None:
-    return MIPS_INFO if arch == ARCH else None
-
-
-@hookimpl
-def l4gdb_qemu_setup(arch: str) -> MipsQemu | None:
-    if arch != ARCH:
-        return None
-    # QEMU 7.2 cannot take the CPU from a -readconfig file.
-    return MipsQemu("qemu-system-mipsel", _repo_qemu_config(), ("-cpu", "24Kf"), target_xml())
-
-
-@hookimpl
-def l4gdb_gdb_setup(arch: str) -> MipsGdb | None:
-    if arch != ARCH:
-        return None
-    return MipsGdb("mips:isa32r2", (
-        "set endian little",
-        "set mips abi o32",
-    ))
-
-
-@hookimpl
-def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
-    if arch != ARCH:
-        return None
-    return GuestToolchain(
-        arch=ARCH,
-        clang_target="mipsel-unknown-none-elf",
-        cflags=("-march=mips32r2", "-msoft-float", "-mno-abicalls", "-fno-pic", "-G0"),
-        ldflags=(),
-        include_dir=GUEST / "include",
-        crt0=GUEST / "crt0.S",
-        user_ldscript=GUEST / "user.ld",
-        kernel_sources=(GUEST / "kernel.S",),
-        kernel_ldscript=GUEST / "kernel.ld",
-        elf_machine="EM_MIPS",
-    )
-
-
 def flat() -> bool:
     return os.environ.get(FLAT_ENV, "") not in ("", "0")
 
 
-@hookimpl
-def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
-    if arch != ARCH:
-        return None
+def memory_layout() -> dict[str, int]:
     # Physical addresses; flat, also the user (kuseg) addresses. The kernel image runs
     # at kseg0 = these + 0x80000000, which is also where the kernel reaches all of RAM
     # (the kernel window). With address spaces the last 16 MiB of RAM hold page
@@ -228,15 +158,25 @@ def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
     return layout
 
 
-@hookimpl
-def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> MipsPageTables | None:
-    if arch != ARCH or flat():
+def _page_tables(layout: dict[str, int]) -> MipsPageTables | None:
+    if flat():
         return None
     return MipsPageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
                           ram=(layout["ram_low"], layout["pt_pool_high"]),
                           kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
-@hookimpl
-def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
-    return make_glue(symbols) if arch == ARCH else None
+plugin = ArchPlugin(Arch(
+    info=MIPS_INFO,
+    # QEMU 7.2 cannot take the CPU from a -readconfig file.
+    qemu=QemuSetup("qemu-system-mipsel", HERE.parents[2] / "qemu-configs" / "mips-malta.cfg",
+                   ("-cpu", "24Kf"), target_xml=target_xml()),
+    gdb=GdbSetup("mips:isa32r2", ("set endian little", "set mips abi o32")),
+    toolchain=guest_toolchain(
+        ARCH, GUEST, "mipsel-unknown-none-elf",
+        ("-march=mips32r2", "-msoft-float", "-mno-abicalls", "-fno-pic", "-G0"), "EM_MIPS"),
+    memory_layout=memory_layout,
+    trap_glue=make_glue,
+    page_tables=_page_tables,
+))
+globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

@@ -37,7 +37,8 @@ through the write list before reuse.
 
 from __future__ import annotations
 
-PAGE = 0x1000
+from l4gdb.archkit import PAGE, PageTableBuilder
+
 ENTRIES = 1024
 USER_TOP = 0xC000_0000            # the kernel window from here on
 WINDOW_SIZE = 128 << 20           # physical 0..128 MiB
@@ -73,24 +74,19 @@ def entry_rights(entry: int) -> int:
     return 7 if entry & RW else 5
 
 
-class X86PageTables:
+class X86PageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for i386 2-level paging."""
 
-    page_size_log2 = 12
+    user_top = USER_TOP
 
     def __init__(self, pool: tuple[int, int], window: int, kernel_image: tuple[int, int],
                  window_size: int = WINDOW_SIZE) -> None:
-        self.pool_low, self.pool_high = pool
+        super().__init__(pool, kernel_image)
         self.window = window
         self.window_size = window_size
-        self.kernel_image = kernel_image
         self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
-        self._next = pool[0]
-        self._free_pages: list[int] = []           # cleared directories and tables
         self._pd: dict[int, dict[int, int]] = {}   # root -> {PDE index: page table}
         self._pt: dict[int, list[int]] = {}        # page table -> 1024 entries
-        self._writes: dict[int, int] = {}          # kernel address -> word
-        self._free_frames: list[int] = []
 
     # --- memory -------------------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
@@ -98,53 +94,9 @@ class X86PageTables:
             raise ValueError(f"{paddr:#x} is outside the kernel window")
         return self.window + paddr
 
-    def _put(self, paddr: int, value: int) -> None:
-        self._writes[self.kernel_address(paddr)] = value
-
-    def _page(self) -> int:
-        """A page-aligned, zeroed page of the pool (tables)."""
-        if self._free_pages:
-            return self._free_pages.pop()
-        if self._next + PAGE > self.pool_high:
-            raise MemoryError("page-table pool exhausted")
-        page, self._next = self._next, self._next + PAGE
-        return page
-
-    def alloc_frame(self) -> int | None:
-        if self._free_frames:
-            frame = self._free_frames.pop()
-            for off in range(0, PAGE, 4):       # nothing of its last owner stays
-                self._put(frame + off, 0)
-            return frame
-        try:
-            return self._page()
-        except MemoryError:
-            return None
-
-    def free_frame(self, paddr: int) -> None:
-        self._free_frames.append(paddr)
-
-    def take_writes(self) -> list[tuple[int, bytes]]:
-        """The updates as few (address, bytes) runs: adjacent words joined."""
-        words, self._writes = self._writes, {}
-        out: list[tuple[int, bytes]] = []
-        start = prev = None
-        run: list[int] = []
-        for addr in sorted(words):
-            if prev is not None and addr == prev + 4:
-                run.append(words[addr])
-            else:
-                if run:
-                    out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-                start, run = addr, [words[addr]]
-            prev = addr
-        if run:
-            out.append((start, b"".join(v.to_bytes(4, "little") for v in run)))
-        return out
-
     # --- spaces ---------------------------------------------------------------
     def new_root(self) -> int:
-        if len(self._free_pages) + (self.pool_high - self._next) // PAGE < 2:
+        if self._pages_left() < 2:
             return 0                      # the directory and the image's table
         root = self._page()
         self._pd[root] = {}
@@ -161,9 +113,7 @@ class X86PageTables:
         if tables is None:
             return
         for index, table in tables.items():
-            for i, e in enumerate(self._pt.pop(table)):
-                if e:
-                    self._put(table + 4 * i, 0)
+            self._clear(table, self._pt.pop(table))
             self._put(root + 4 * index, 0)
             self._free_pages.append(table)
         first = USER_TOP >> 22
@@ -191,26 +141,11 @@ class X86PageTables:
             self._pt[table][i] = entry
             self._put(table + 4 * i, entry)
 
-    def _kernel(self, vaddr: int) -> bool:
-        lo, hi = self.kernel_image
-        return lo <= vaddr < hi
+    def has_root(self, root: int) -> bool:
+        return root in self._pd
 
-    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
-        if root not in self._pd:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if va >= USER_TOP or self._kernel(va):
-                continue
-            self._set(root, va, pte(paddr + off, rights))
-
-    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
-        if root not in self._pd:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            va = vaddr + off
-            if va < USER_TOP and not self._kernel(va):
-                self._set(root, va, 0)
+    def user_entry(self, paddr: int, rights: int) -> int:
+        return pte(paddr, rights)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         if root not in self._pd or vaddr >= USER_TOP:

@@ -7,11 +7,9 @@ for the entry/exit blocks of ``guest/kernel.S`` (layouts in docs/internals.md
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
-from l4gdb.guestspec import GuestToolchain
-from l4gdb.hookspecs import hookimpl
+from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
@@ -102,77 +100,29 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     )
 
 
-@dataclass(frozen=True)
-class X86Qemu:
-    binary: str
-    config: Path
-    extra_args: tuple[str, ...]
+def _page_tables(layout: dict[str, int]) -> X86PageTables:
+    return X86PageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+                         window=layout["kernel_window"],
+                         kernel_image=(layout["kernel_low"], layout["kernel_high"]),
+                         window_size=layout["pt_pool_high"])
 
 
-@dataclass(frozen=True)
-class X86Gdb:
-    architecture: str
-    init_commands: tuple[str, ...]
-
-
-def _repo_qemu_config() -> Path:
-    # In-tree arches keep their config in the repository's qemu-configs/.
-    return HERE.parents[2] / "qemu-configs" / "x86-pc.cfg"
-
-
-@hookimpl
-def l4gdb_arch_names() -> list[str]:
-    return [ARCH]
-
-
-@hookimpl
-def l4gdb_arch_info(arch: str) -> ArchInfo | None:
-    return X86_INFO if arch == ARCH else None
-
-
-@hookimpl
-def l4gdb_qemu_setup(arch: str) -> X86Qemu | None:
-    if arch != ARCH:
-        return None
+plugin = ArchPlugin(Arch(
+    info=X86_INFO,
     # The CPU model cannot come from a -readconfig file in QEMU 7.2; -no-reboot
     # turns a triple fault into an exit instead of a silent reboot into the BIOS.
-    return X86Qemu("qemu-system-i386", _repo_qemu_config(), ("-cpu", "qemu32", "-no-reboot"))
-
-
-@hookimpl
-def l4gdb_gdb_setup(arch: str) -> X86Gdb | None:
-    if arch != ARCH:
-        return None
-    return X86Gdb("i386", ())
-
-
-@hookimpl
-def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
-    if arch != ARCH:
-        return None
-    return GuestToolchain(
-        arch=ARCH,
-        clang_target="i686-unknown-none-elf",
+    qemu=QemuSetup("qemu-system-i386", HERE.parents[2] / "qemu-configs" / "x86-pc.cfg",
+                   ("-cpu", "qemu32", "-no-reboot")),
+    gdb=GdbSetup("i386"),
+    toolchain=guest_toolchain(
+        ARCH, GUEST, "i686-unknown-none-elf",
         # No x87/MMX/SSE code: the kernel does not switch FPU state between threads.
-        cflags=("-march=i686", "-mno-sse", "-mno-mmx", "-mno-80387", "-fomit-frame-pointer",
-                "-fno-pic"),
-        ldflags=("-m", "elf_i386"),
-        include_dir=GUEST / "include",
-        crt0=GUEST / "crt0.S",
-        user_ldscript=GUEST / "user.ld",
-        kernel_sources=(GUEST / "kernel.S",),
-        kernel_ldscript=GUEST / "kernel.ld",
-        elf_machine="EM_386",
-    )
-
-
-@hookimpl
-def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
-    if arch != ARCH:
-        return None
+        ("-march=i686", "-mno-sse", "-mno-mmx", "-mno-80387", "-fomit-frame-pointer",
+         "-fno-pic"),
+        "EM_386", ldflags=("-m", "elf_i386")),
     # RAM is 128 MiB at 0; main memory starts at 1 MiB and its last 16 MiB hold
     # page tables and UTCB frames (the kernel's own memory).
-    return {
+    memory_layout={
         "ram_low": 0x00100000, "ram_high": 0x07000000,
         "kernel_low": 0x00100000, "kernel_high": 0x00110000,
         "kip": 0x00110000,
@@ -180,19 +130,8 @@ def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
         "free_low": 0x00800000,
         "pt_pool_low": 0x07000000, "pt_pool_high": 0x08000000,
         "kernel_window": KERNEL_WINDOW,
-    }
-
-
-@hookimpl
-def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> X86PageTables | None:
-    if arch != ARCH:
-        return None
-    return X86PageTables(pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
-                         window=layout["kernel_window"],
-                         kernel_image=(layout["kernel_low"], layout["kernel_high"]),
-                         window_size=layout["pt_pool_high"])
-
-
-@hookimpl
-def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
-    return make_glue(symbols) if arch == ARCH else None
+    },
+    trap_glue=make_glue,
+    page_tables=_page_tables,
+))
+globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

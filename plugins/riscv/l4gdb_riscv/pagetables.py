@@ -23,7 +23,7 @@ through the write list before reuse.
 
 from __future__ import annotations
 
-PAGE = 0x1000
+from l4gdb.archkit import PageTableBuilder
 
 PTE_V = 0x01
 PTE_R = 0x02
@@ -63,76 +63,25 @@ def satp(xlen: int, root: int) -> int:
     return SATP_MODE[xlen] | (root >> 12)
 
 
-class RiscvPageTables:
+class RiscvPageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for Sv32 (``xlen`` 32) or Sv39 (64)."""
-
-    page_size_log2 = 12
 
     def __init__(self, xlen: int, pool: tuple[int, int], kernel_image: tuple[int, int],
                  gate_page: int) -> None:
+        super().__init__(pool, kernel_image, entry_size=xlen // 8)
         self.xlen = xlen
         self.pte_size = xlen // 8
         self.levels, self.vpn_bits = (2, 10) if xlen == 32 else (3, 9)
-        self.va_top = 1 << (12 + self.levels * self.vpn_bits)    # 4 GiB / 256 GiB
-        self.pool_low, self.pool_high = pool
-        self.kernel_image = kernel_image
+        self.va_top = self.user_top = 1 << (12 + self.levels * self.vpn_bits)  # 4 / 256 GiB
         self.gate_page = gate_page
         self.kernel_areas = (kernel_image, (self.va_top, 1 << xlen))
-        self._next = pool[0]
-        self._free_pages: list[int] = []
         self._tables: dict[int, dict[int, int]] = {}   # table -> {index: entry}
         self._children: dict[int, dict[int, int]] = {}  # table -> {index: next table}
         self._roots: set[int] = set()
-        self._writes: dict[int, int] = {}               # address -> entry
-        self._free_frames: list[int] = []
 
     # --- memory -------------------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
         return paddr                      # machine mode: untranslated
-
-    def _put(self, paddr: int, value: int) -> None:
-        self._writes[paddr] = value
-
-    def _page(self) -> int:
-        if self._free_pages:
-            return self._free_pages.pop()
-        if self._next + PAGE > self.pool_high:
-            raise MemoryError("page-table pool exhausted")
-        page, self._next = self._next, self._next + PAGE
-        return page
-
-    def alloc_frame(self) -> int | None:
-        if self._free_frames:
-            frame = self._free_frames.pop()
-            for off in range(0, PAGE, self.pte_size):   # nothing of its last owner stays
-                self._put(frame + off, 0)
-            return frame
-        try:
-            return self._page()
-        except MemoryError:
-            return None
-
-    def free_frame(self, paddr: int) -> None:
-        self._free_frames.append(paddr)
-
-    def take_writes(self) -> list[tuple[int, bytes]]:
-        """The updates as few (address, bytes) runs: adjacent entries joined."""
-        words, self._writes = self._writes, {}
-        n = self.pte_size
-        out: list[tuple[int, bytes]] = []
-        start = prev = None
-        run: list[int] = []
-        for addr in sorted(words):
-            if prev is not None and addr == prev + n:
-                run.append(words[addr])
-            else:
-                if run:
-                    out.append((start, b"".join(v.to_bytes(n, "little") for v in run)))
-                start, run = addr, [words[addr]]
-            prev = addr
-        if run:
-            out.append((start, b"".join(v.to_bytes(n, "little") for v in run)))
-        return out
 
     # --- spaces ---------------------------------------------------------------
     def _new_table(self) -> int:
@@ -142,7 +91,7 @@ class RiscvPageTables:
         return table
 
     def new_root(self) -> int:
-        if len(self._free_pages) + (self.pool_high - self._next) // PAGE < self.levels:
+        if self._pages_left() < self.levels:
             return 0                      # the root and the gate page's tables
         root = self._new_table()
         self._roots.add(root)
@@ -152,7 +101,7 @@ class RiscvPageTables:
     def _free_table(self, table: int, level: int) -> None:
         for child in self._children.pop(table).values():
             self._free_table(child, level - 1)
-        for index in self._tables.pop(table):
+        for index in self._tables.pop(table):   # entries kept are non-zero
             self._put(table + self.pte_size * index, 0)
         self._free_pages.append(table)
 
@@ -192,23 +141,11 @@ class RiscvPageTables:
                 self._tables[table].pop(index, None)
             self._put(table + self.pte_size * index, entry)
 
-    def _user(self, vaddr: int) -> bool:
-        lo, hi = self.kernel_image
-        return vaddr < self.va_top and not lo <= vaddr < hi
+    def has_root(self, root: int) -> bool:
+        return root in self._roots
 
-    def map(self, root: int, vaddr: int, paddr: int, size_log2: int, rights: int) -> None:
-        if root not in self._roots:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            if self._user(vaddr + off):
-                self._set(root, vaddr + off, pte(paddr + off, rights))
-
-    def unmap(self, root: int, vaddr: int, size_log2: int) -> None:
-        if root not in self._roots:
-            return
-        for off in range(0, 1 << max(size_log2, 12), PAGE):
-            if self._user(vaddr + off):
-                self._set(root, vaddr + off, 0)
+    def user_entry(self, paddr: int, rights: int) -> int:
+        return pte(paddr, rights)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         if root not in self._roots or vaddr >= self.va_top:

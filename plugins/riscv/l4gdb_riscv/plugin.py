@@ -3,9 +3,10 @@
 
 A third-party plugin: it lives outside ``arch/``, is installed with pip and is
 found through the ``l4gdb`` entry point group like any other; it uses only the
-public hooks (:mod:`l4gdb.hookspecs`) and the shared block codec
-(:mod:`l4gdb.trapblocks`). Its QEMU config file and guest sources ship inside
-the package; one set of guest sources serves both widths (``__riscv_xlen``).
+public hooks (:mod:`l4gdb.hookspecs`), the shared block codec
+(:mod:`l4gdb.trapblocks`) and the plugin kit (:mod:`l4gdb.archkit`). Its QEMU
+config file and guest sources ship inside the package; one set of guest
+sources serves both widths (``__riscv_xlen``).
 
 The guest side (``guest/kernel.S``) runs in machine mode without firmware
 (``firmware = "none"``); user code runs in U-mode in address spaces of its
@@ -21,8 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from l4gdb.guestspec import GuestToolchain
-from l4gdb.hookspecs import hookimpl
+from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
@@ -136,98 +136,45 @@ def make_glue(symbols: dict[str, int], arch: str = "riscv") -> BlockTrapGlue:
     )
 
 
-@dataclass(frozen=True)
-class RiscvQemu:
-    binary: str
-    config: Path
-    extra_args: tuple[str, ...]
-    package: str = "qemu-system-misc"     # the Debian package with qemu-system-riscv*
+# Physical addresses (the root task's space maps them 1:1); the same for both
+# widths (RV64 UTCBs are 1 KiB: 256 of them in the area). The last 16 MiB of
+# RAM hold page tables and UTCB frames: the kernel's, not sigma0's.
+MEMORY_LAYOUT = {
+    "ram_low": 0x80000000, "ram_high": 0x87000000,
+    "kernel_low": 0x80000000, "kernel_high": 0x80010000,
+    "kip": 0x80010000,
+    "utcb_area": 0x80040000, "utcb_area_log2": 18,
+    "free_low": 0x80800000,
+    "pt_pool_low": 0x87000000, "pt_pool_high": 0x88000000,
+    "gate_page": GATE_PAGE,
+}
 
 
-@dataclass(frozen=True)
-class RiscvGdb:
-    architecture: str
-    init_commands: tuple[str, ...]
-
-
-@hookimpl
-def l4gdb_arch_names() -> list[str]:
-    return list(VARIANTS)
-
-
-@hookimpl
-def l4gdb_arch_info(arch: str) -> ArchInfo | None:
-    return INFOS.get(arch)
-
-
-@hookimpl
-def l4gdb_qemu_setup(arch: str) -> RiscvQemu | None:
-    v = VARIANTS.get(arch)
-    if v is None:
-        return None
-    # The config file ships inside this package and says everything (firmware =
-    # "none": the reset vector jumps straight to the kernel image at the start of
-    # RAM, in machine mode); nothing is left for the command line.
-    return RiscvQemu(v.qemu_binary, QEMU_CONFIG, ())
-
-
-@hookimpl
-def l4gdb_gdb_setup(arch: str) -> RiscvGdb | None:
-    v = VARIANTS.get(arch)
-    return RiscvGdb(v.gdb_arch, ()) if v else None
-
-
-@hookimpl
-def l4gdb_guest_toolchain(arch: str) -> GuestToolchain | None:
-    v = VARIANTS.get(arch)
-    if v is None:
-        return None
-    return GuestToolchain(
-        arch=arch,
-        clang_target=v.clang_target,
-        # No F/D: the kernel does not switch FPU state (mstatus.FS stays off).
-        # medany: RAM is at 2 GiB (on RV64 medlow cannot reach it).
-        # -mno-relax: no linker relaxation (lld 14 does not do it), so no gp.
-        cflags=(f"-march={v.march}", f"-mabi={v.mabi}", "-mcmodel=medany", "-mno-relax",
-                "-fno-pic"),
-        ldflags=(),
-        include_dir=GUEST / "include",
-        crt0=GUEST / "crt0.S",
-        user_ldscript=GUEST / "user.ld",
-        kernel_sources=(GUEST / "kernel.S",),
-        kernel_ldscript=GUEST / "kernel.ld",
-        elf_machine="EM_RISCV",
+def _arch(v: Variant) -> Arch:
+    return Arch(
+        info=INFOS[v.arch],
+        # The config file ships inside this package and says everything (firmware =
+        # "none": the reset vector jumps straight to the kernel image at the start of
+        # RAM, in machine mode); nothing is left for the command line.
+        qemu=QemuSetup(v.qemu_binary, QEMU_CONFIG, (),
+                       package="qemu-system-misc"),   # the Debian package with qemu-system-riscv*
+        gdb=GdbSetup(v.gdb_arch),
+        toolchain=guest_toolchain(
+            v.arch, GUEST, v.clang_target,
+            # No F/D: the kernel does not switch FPU state (mstatus.FS stays off).
+            # medany: RAM is at 2 GiB (on RV64 medlow cannot reach it).
+            # -mno-relax: no linker relaxation (lld 14 does not do it), so no gp.
+            (f"-march={v.march}", f"-mabi={v.mabi}", "-mcmodel=medany", "-mno-relax",
+             "-fno-pic"),
+            "EM_RISCV"),
+        memory_layout=MEMORY_LAYOUT,
+        trap_glue=lambda symbols: make_glue(symbols, v.arch),
+        page_tables=lambda layout: RiscvPageTables(
+            v.xlen, pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
+            kernel_image=(layout["kernel_low"], layout["kernel_high"]),
+            gate_page=layout["gate_page"]),
     )
 
 
-@hookimpl
-def l4gdb_memory_layout(arch: str) -> dict[str, int] | None:
-    if arch not in VARIANTS:
-        return None
-    # Physical addresses (the root task's space maps them 1:1); the same for both
-    # widths (RV64 UTCBs are 1 KiB: 256 of them in the area). The last 16 MiB of
-    # RAM hold page tables and UTCB frames: the kernel's, not sigma0's.
-    return {
-        "ram_low": 0x80000000, "ram_high": 0x87000000,
-        "kernel_low": 0x80000000, "kernel_high": 0x80010000,
-        "kip": 0x80010000,
-        "utcb_area": 0x80040000, "utcb_area_log2": 18,
-        "free_low": 0x80800000,
-        "pt_pool_low": 0x87000000, "pt_pool_high": 0x88000000,
-        "gate_page": GATE_PAGE,
-    }
-
-
-@hookimpl
-def l4gdb_page_tables(arch: str, layout: dict[str, int]) -> RiscvPageTables | None:
-    v = VARIANTS.get(arch)
-    if v is None:
-        return None
-    return RiscvPageTables(v.xlen, pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
-                           kernel_image=(layout["kernel_low"], layout["kernel_high"]),
-                           gate_page=layout["gate_page"])
-
-
-@hookimpl
-def l4gdb_trap_glue(arch: str, symbols: dict[str, int]) -> BlockTrapGlue | None:
-    return make_glue(symbols, arch) if arch in VARIANTS else None
+plugin = ArchPlugin(*(_arch(v) for v in VARIANTS.values()))
+globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

@@ -103,8 +103,9 @@ class MappingDb:
         Returns the number of pages mapped. ``access`` is recorded on the new
         nodes (the access of the page fault this mapping resolves).
         """
-        if snd.is_nil or window.is_nil or snd.size_log2 < self.page_log2:
-            return 0
+        if snd.is_nil or window.is_nil or snd.size_log2 < self.page_log2 \
+                or window.size_log2 < self.page_log2:
+            return 0                 # a window smaller than a page receives no page
         s, r = snd.size_log2, window.size_log2
         if s <= r:
             src_base = snd.base
@@ -118,7 +119,18 @@ class MappingDb:
             return 0
         rights = snd.rights
         done = 0
-        for off in range(0, size, self.page):
+        # Only pages the source has can map: walk those, not the whole fpage (on a
+        # 64-bit machine an fpage can span 2^52 pages).
+        if src_space.physical:
+            lo, hi = max(src_base, self.ram[0]), min(src_base + size, self.ram[1])
+            offs: range | list[int] = range(lo - src_base, hi - src_base, self.page) \
+                if lo < hi else []
+        elif size // self.page > len(src_space.pages):
+            offs = sorted(va - src_base for va in src_space.pages
+                          if src_base <= va < src_base + size)
+        else:
+            offs = range(0, size, self.page)
+        for off in offs:
             dst_va = dst_base + off
             if self.in_kernel_area(dst_va, self.page) or dst_space.reserved(dst_va):
                 continue

@@ -207,6 +207,12 @@ class SystemHandle:
     def kip(self) -> dict[str, int]:
         return dict(self.snapshot()["kip"])
 
+    def iguana(self) -> dict[str, Any] | None:
+        """The Iguana server's objects as plain data (docs/iguana.md); None when the
+        program does not use Iguana."""
+        server = getattr(self.system, "iguana", None)
+        return None if server is None else server.snapshot()
+
     # -- the end ---------------------------------------------------------------
     def close(self) -> None:
         """Stop the CPU, quit GDB and QEMU. Safe to call twice."""

@@ -7,21 +7,8 @@
 #ifndef L4_ARCH_SYSCALLS_H
 #define L4_ARCH_SYSCALLS_H
 
+#include <l4/syscall_numbers.h>
 #include <l4/types.h>
-
-#define __L4_SVC_KERNEL_INTERFACE     1
-#define __L4_SVC_EXCHANGE_REGISTERS   2
-#define __L4_SVC_THREAD_CONTROL       3
-#define __L4_SVC_SYSTEM_CLOCK         4
-#define __L4_SVC_THREAD_SWITCH        5
-#define __L4_SVC_SCHEDULE             6
-#define __L4_SVC_IPC                  7
-#define __L4_SVC_LIPC                 8
-#define __L4_SVC_UNMAP                9
-#define __L4_SVC_SPACE_CONTROL        10
-#define __L4_SVC_PROCESSOR_CONTROL    11
-#define __L4_SVC_MEMORY_CONTROL       12
-#define __L4_SVC_KDEBUG               13
 
 #define __L4_STR(x) #x
 #define __L4_SVC(n) "svc #" __L4_STR(n)
@@ -42,7 +29,7 @@ static inline void *__l4_arch_kernel_interface(L4_Word_t *api_version,
     register L4_Word_t r1 __asm__("r1");
     register L4_Word_t r2 __asm__("r2");
     register L4_Word_t r3 __asm__("r3");
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_KERNEL_INTERFACE)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_KERNEL_INTERFACE)
                          : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : : "memory");
     *api_version = r1;
     *api_flags = r2;
@@ -63,7 +50,7 @@ static inline L4_Word_t __l4_arch_exchange_registers(
     register L4_Word_t r4 __asm__("r4") = flags;
     register L4_Word_t r5 __asm__("r5") = handle;
     register L4_Word_t r6 __asm__("r6") = pager;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_EXCHANGE_REGISTERS)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_EXCHANGE_REGISTERS)
                          : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3),
                            "+r"(r4), "+r"(r5), "+r"(r6)
                          : : "memory");
@@ -85,7 +72,7 @@ static inline L4_Word_t __l4_arch_thread_control(L4_Word_t dest, L4_Word_t space
     register L4_Word_t r2 __asm__("r2") = scheduler;
     register L4_Word_t r3 __asm__("r3") = pager;
     register L4_Word_t r4 __asm__("r4") = utcb_location;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_THREAD_CONTROL)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_THREAD_CONTROL)
                          : "+r"(r0)
                          : "r"(r1), "r"(r2), "r"(r3), "r"(r4) : "memory");
     return r0;
@@ -95,7 +82,7 @@ static inline L4_Word64_t __l4_arch_system_clock(void)
 {
     register L4_Word_t r0 __asm__("r0");
     register L4_Word_t r1 __asm__("r1");
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_SYSTEM_CLOCK)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_SYSTEM_CLOCK)
                          : "=r"(r0), "=r"(r1) : : "memory");
     return ((L4_Word64_t)r1 << 32) | r0;
 }
@@ -103,7 +90,7 @@ static inline L4_Word64_t __l4_arch_system_clock(void)
 static inline void __l4_arch_thread_switch(L4_Word_t dest)
 {
     register L4_Word_t r0 __asm__("r0") = dest;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_THREAD_SWITCH)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_THREAD_SWITCH)
                          : : "r"(r0) : "memory");
 }
 
@@ -118,7 +105,7 @@ static inline L4_Word_t __l4_arch_schedule(L4_Word_t dest, L4_Word_t time_contro
     register L4_Word_t r2 __asm__("r2") = processor_control;
     register L4_Word_t r3 __asm__("r3") = prio_control;
     register L4_Word_t r4 __asm__("r4") = preemption_control;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_SCHEDULE)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_SCHEDULE)
                          : "+r"(r0), "+r"(r1)
                          : "r"(r2), "r"(r3), "r"(r4) : "memory");
     *old_time_control = r1;
@@ -138,14 +125,14 @@ static inline L4_Word_t name(L4_Word_t to, L4_Word_t from_specifier,         \
     *from = r0;                                                              \
     return __l4_arch_utcb()[0];                                              \
 }
-__L4_ARCH_IPC(__l4_arch_ipc, __L4_SVC_IPC)
-__L4_ARCH_IPC(__l4_arch_lipc, __L4_SVC_LIPC)
+__L4_ARCH_IPC(__l4_arch_ipc, __L4_SYS_IPC)
+__L4_ARCH_IPC(__l4_arch_lipc, __L4_SYS_LIPC)
 #undef __L4_ARCH_IPC
 
 static inline void __l4_arch_unmap(L4_Word_t control)
 {
     register L4_Word_t r0 __asm__("r0") = control;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_UNMAP) : : "r"(r0) : "memory");
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_UNMAP) : : "r"(r0) : "memory");
 }
 
 static inline L4_Word_t __l4_arch_space_control(L4_Word_t space, L4_Word_t control,
@@ -158,7 +145,7 @@ static inline L4_Word_t __l4_arch_space_control(L4_Word_t space, L4_Word_t contr
     register L4_Word_t r2 __asm__("r2") = kip_area;
     register L4_Word_t r3 __asm__("r3") = utcb_area;
     register L4_Word_t r4 __asm__("r4") = redirector;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_SPACE_CONTROL)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_SPACE_CONTROL)
                          : "+r"(r0), "+r"(r1)
                          : "r"(r2), "r"(r3), "r"(r4) : "memory");
     *old_control = r1;
@@ -174,7 +161,7 @@ static inline L4_Word_t __l4_arch_processor_control(L4_Word_t processor,
     register L4_Word_t r1 __asm__("r1") = internal_freq;
     register L4_Word_t r2 __asm__("r2") = external_freq;
     register L4_Word_t r3 __asm__("r3") = voltage;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_PROCESSOR_CONTROL)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_PROCESSOR_CONTROL)
                          : "+r"(r0) : "r"(r1), "r"(r2), "r"(r3) : "memory");
     return r0;
 }
@@ -188,7 +175,7 @@ static inline L4_Word_t __l4_arch_memory_control(L4_Word_t control, L4_Word_t at
     register L4_Word_t r2 __asm__("r2") = attr1;
     register L4_Word_t r3 __asm__("r3") = attr2;
     register L4_Word_t r4 __asm__("r4") = attr3;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_MEMORY_CONTROL)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_MEMORY_CONTROL)
                          : "+r"(r0) : "r"(r1), "r"(r2), "r"(r3), "r"(r4) : "memory");
     return r0;
 }
@@ -198,7 +185,7 @@ static inline L4_Word_t __l4_arch_kdebug(L4_Word_t op, L4_Word_t arg1, L4_Word_t
     register L4_Word_t r0 __asm__("r0") = op;
     register L4_Word_t r1 __asm__("r1") = arg1;
     register L4_Word_t r2 __asm__("r2") = arg2;
-    __asm__ __volatile__(__L4_SVC(__L4_SVC_KDEBUG)
+    __asm__ __volatile__(__L4_SVC(__L4_SYS_KDEBUG)
                          : "+r"(r0) : "r"(r1), "r"(r2) : "memory");
     return r0;
 }

@@ -8,25 +8,11 @@
 #ifndef L4_ARCH_SYSCALLS_H
 #define L4_ARCH_SYSCALLS_H
 
+#include <l4/syscall_numbers.h>
 #include <l4/types.h>
 
-/* interrupt vectors: 0x80 + the system-call number */
-#define __L4_INT_KERNEL_INTERFACE     0x81
-#define __L4_INT_EXCHANGE_REGISTERS   0x82
-#define __L4_INT_THREAD_CONTROL       0x83
-#define __L4_INT_SYSTEM_CLOCK         0x84
-#define __L4_INT_THREAD_SWITCH        0x85
-#define __L4_INT_SCHEDULE             0x86
-#define __L4_INT_IPC                  0x87
-#define __L4_INT_LIPC                 0x88
-#define __L4_INT_UNMAP                0x89
-#define __L4_INT_SPACE_CONTROL        0x8a
-#define __L4_INT_PROCESSOR_CONTROL    0x8b
-#define __L4_INT_MEMORY_CONTROL       0x8c
-#define __L4_INT_KDEBUG               0x8d
-
 #define __L4_STR(x) #x
-#define __L4_INT(n) "int $" __L4_STR(n)
+#define __L4_INT(n) "int $0x80 + " __L4_STR(n)    /* vector 0x80 + the number */
 
 /* The UTCB address: %gs points at a kernel word the return path loads from
  * the exit block (as Pistachio ia32: `mov %gs:0, reg`). */
@@ -42,7 +28,7 @@ static inline void *__l4_arch_kernel_interface(L4_Word_t *api_version,
                                                L4_Word_t *kernel_id)
 {
     L4_Word_t kip, version, flags, id;
-    __asm__ __volatile__(__L4_INT(__L4_INT_KERNEL_INTERFACE)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_KERNEL_INTERFACE)
                          : "=a"(kip), "=c"(version), "=d"(flags), "=S"(id) : : "memory");
     *api_version = version;
     *api_flags = flags;
@@ -70,7 +56,7 @@ static inline L4_Word_t __l4_arch_exchange_registers(
         "movl 20(%%eax), %%ebx\n\t"
         "movl 24(%%eax), %%ebp\n\t"
         "movl 0(%%eax), %%eax\n\t"
-        __L4_INT(__L4_INT_EXCHANGE_REGISTERS) "\n\t"
+        __L4_INT(__L4_SYS_EXCHANGE_REGISTERS) "\n\t"
         "xchgl %%eax, (%%esp)\n\t"
         "movl %%ecx, 4(%%eax)\n\t"
         "movl %%edx, 8(%%eax)\n\t"
@@ -96,7 +82,7 @@ static inline L4_Word_t __l4_arch_thread_control(L4_Word_t dest, L4_Word_t space
                                                  L4_Word_t scheduler, L4_Word_t pager,
                                                  L4_Word_t utcb_location)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_THREAD_CONTROL)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_THREAD_CONTROL)
                          : "+a"(dest)
                          : "c"(space), "d"(scheduler), "S"(pager), "D"(utcb_location)
                          : "memory");
@@ -106,14 +92,14 @@ static inline L4_Word_t __l4_arch_thread_control(L4_Word_t dest, L4_Word_t space
 static inline L4_Word64_t __l4_arch_system_clock(void)
 {
     L4_Word_t lo, hi;
-    __asm__ __volatile__(__L4_INT(__L4_INT_SYSTEM_CLOCK)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_SYSTEM_CLOCK)
                          : "=a"(lo), "=c"(hi) : : "memory");
     return ((L4_Word64_t)hi << 32) | lo;
 }
 
 static inline void __l4_arch_thread_switch(L4_Word_t dest)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_THREAD_SWITCH)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_THREAD_SWITCH)
                          : : "a"(dest) : "memory");
 }
 
@@ -123,7 +109,7 @@ static inline L4_Word_t __l4_arch_schedule(L4_Word_t dest, L4_Word_t time_contro
                                            L4_Word_t preemption_control,
                                            L4_Word_t *old_time_control)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_SCHEDULE)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_SCHEDULE)
                          : "+a"(dest), "+c"(time_control)
                          : "d"(processor_control), "S"(prio_control),
                            "D"(preemption_control)
@@ -143,13 +129,13 @@ static inline L4_Word_t name(L4_Word_t to, L4_Word_t from_specifier,         \
     *from = to;                                                              \
     return __l4_arch_utcb()[0];                                              \
 }
-__L4_ARCH_IPC(__l4_arch_ipc, __L4_INT_IPC)
-__L4_ARCH_IPC(__l4_arch_lipc, __L4_INT_LIPC)
+__L4_ARCH_IPC(__l4_arch_ipc, __L4_SYS_IPC)
+__L4_ARCH_IPC(__l4_arch_lipc, __L4_SYS_LIPC)
 #undef __L4_ARCH_IPC
 
 static inline void __l4_arch_unmap(L4_Word_t control)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_UNMAP) : : "a"(control) : "memory");
+    __asm__ __volatile__(__L4_INT(__L4_SYS_UNMAP) : : "a"(control) : "memory");
 }
 
 static inline L4_Word_t __l4_arch_space_control(L4_Word_t space, L4_Word_t control,
@@ -157,7 +143,7 @@ static inline L4_Word_t __l4_arch_space_control(L4_Word_t space, L4_Word_t contr
                                                 L4_Word_t redirector,
                                                 L4_Word_t *old_control)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_SPACE_CONTROL)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_SPACE_CONTROL)
                          : "+a"(space), "+c"(control)
                          : "d"(kip_area), "S"(utcb_area), "D"(redirector)
                          : "memory");
@@ -170,7 +156,7 @@ static inline L4_Word_t __l4_arch_processor_control(L4_Word_t processor,
                                                     L4_Word_t external_freq,
                                                     L4_Word_t voltage)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_PROCESSOR_CONTROL)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_PROCESSOR_CONTROL)
                          : "+a"(processor)
                          : "c"(internal_freq), "d"(external_freq), "S"(voltage)
                          : "memory");
@@ -181,7 +167,7 @@ static inline L4_Word_t __l4_arch_memory_control(L4_Word_t control, L4_Word_t at
                                                  L4_Word_t attr1, L4_Word_t attr2,
                                                  L4_Word_t attr3)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_MEMORY_CONTROL)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_MEMORY_CONTROL)
                          : "+a"(control)
                          : "c"(attr0), "d"(attr1), "S"(attr2), "D"(attr3)
                          : "memory");
@@ -190,7 +176,7 @@ static inline L4_Word_t __l4_arch_memory_control(L4_Word_t control, L4_Word_t at
 
 static inline L4_Word_t __l4_arch_kdebug(L4_Word_t op, L4_Word_t arg1, L4_Word_t arg2)
 {
-    __asm__ __volatile__(__L4_INT(__L4_INT_KDEBUG)
+    __asm__ __volatile__(__L4_INT(__L4_SYS_KDEBUG)
                          : "+a"(op) : "c"(arg1), "d"(arg2) : "memory");
     return op;
 }

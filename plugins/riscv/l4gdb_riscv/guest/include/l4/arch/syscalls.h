@@ -8,21 +8,8 @@
 #ifndef L4_ARCH_SYSCALLS_H
 #define L4_ARCH_SYSCALLS_H
 
+#include <l4/syscall_numbers.h>
 #include <l4/types.h>
-
-#define __L4_SVC_KERNEL_INTERFACE     1
-#define __L4_SVC_EXCHANGE_REGISTERS   2
-#define __L4_SVC_THREAD_CONTROL       3
-#define __L4_SVC_SYSTEM_CLOCK         4
-#define __L4_SVC_THREAD_SWITCH        5
-#define __L4_SVC_SCHEDULE             6
-#define __L4_SVC_IPC                  7
-#define __L4_SVC_LIPC                 8
-#define __L4_SVC_UNMAP                9
-#define __L4_SVC_SPACE_CONTROL        10
-#define __L4_SVC_PROCESSOR_CONTROL    11
-#define __L4_SVC_MEMORY_CONTROL       12
-#define __L4_SVC_KDEBUG               13
 
 /* The number register, set right before the syscall instruction. */
 #define __L4_NR(n) register L4_Word_t __nr __asm__("a7") = (n)
@@ -41,7 +28,7 @@ static inline void *__l4_arch_kernel_interface(L4_Word_t *api_version,
                                                L4_Word_t *api_flags,
                                                L4_Word_t *kernel_id)
 {
-    __L4_NR(__L4_SVC_KERNEL_INTERFACE);
+    __L4_NR(__L4_SYS_KERNEL_INTERFACE);
     register L4_Word_t a0 __asm__("a0");
     register L4_Word_t a1 __asm__("a1");
     register L4_Word_t a2 __asm__("a2");
@@ -60,7 +47,7 @@ static inline L4_Word_t __l4_arch_exchange_registers(
     L4_Word_t *old_control, L4_Word_t *old_sp, L4_Word_t *old_ip,
     L4_Word_t *old_flags, L4_Word_t *old_handle, L4_Word_t *old_pager)
 {
-    __L4_NR(__L4_SVC_EXCHANGE_REGISTERS);
+    __L4_NR(__L4_SYS_EXCHANGE_REGISTERS);
     register L4_Word_t a0 __asm__("a0") = dest;
     register L4_Word_t a1 __asm__("a1") = control;
     register L4_Word_t a2 __asm__("a2") = sp;
@@ -85,7 +72,7 @@ static inline L4_Word_t __l4_arch_thread_control(L4_Word_t dest, L4_Word_t space
                                                  L4_Word_t scheduler, L4_Word_t pager,
                                                  L4_Word_t utcb_location)
 {
-    __L4_NR(__L4_SVC_THREAD_CONTROL);
+    __L4_NR(__L4_SYS_THREAD_CONTROL);
     register L4_Word_t a0 __asm__("a0") = dest;
     register L4_Word_t a1 __asm__("a1") = space;
     register L4_Word_t a2 __asm__("a2") = scheduler;
@@ -99,7 +86,7 @@ static inline L4_Word_t __l4_arch_thread_control(L4_Word_t dest, L4_Word_t space
 
 static inline L4_Word64_t __l4_arch_system_clock(void)
 {
-    __L4_NR(__L4_SVC_SYSTEM_CLOCK);
+    __L4_NR(__L4_SYS_SYSTEM_CLOCK);
     register L4_Word_t a0 __asm__("a0");
     register L4_Word_t a1 __asm__("a1");
     __asm__ __volatile__(__L4_SYSCALL
@@ -114,7 +101,7 @@ static inline L4_Word64_t __l4_arch_system_clock(void)
 
 static inline void __l4_arch_thread_switch(L4_Word_t dest)
 {
-    __L4_NR(__L4_SVC_THREAD_SWITCH);
+    __L4_NR(__L4_SYS_THREAD_SWITCH);
     register L4_Word_t a0 __asm__("a0") = dest;
     __asm__ __volatile__(__L4_SYSCALL
                          : : "r"(__nr), "r"(a0) : "memory");
@@ -126,7 +113,7 @@ static inline L4_Word_t __l4_arch_schedule(L4_Word_t dest, L4_Word_t time_contro
                                            L4_Word_t preemption_control,
                                            L4_Word_t *old_time_control)
 {
-    __L4_NR(__L4_SVC_SCHEDULE);
+    __L4_NR(__L4_SYS_SCHEDULE);
     register L4_Word_t a0 __asm__("a0") = dest;
     register L4_Word_t a1 __asm__("a1") = time_control;
     register L4_Word_t a2 __asm__("a2") = processor_control;
@@ -153,13 +140,13 @@ static inline L4_Word_t name(L4_Word_t to, L4_Word_t from_specifier,         \
     *from = a0;                                                              \
     return __l4_arch_utcb()[0];                                              \
 }
-__L4_ARCH_IPC(__l4_arch_ipc, __L4_SVC_IPC)
-__L4_ARCH_IPC(__l4_arch_lipc, __L4_SVC_LIPC)
+__L4_ARCH_IPC(__l4_arch_ipc, __L4_SYS_IPC)
+__L4_ARCH_IPC(__l4_arch_lipc, __L4_SYS_LIPC)
 #undef __L4_ARCH_IPC
 
 static inline void __l4_arch_unmap(L4_Word_t control)
 {
-    __L4_NR(__L4_SVC_UNMAP);
+    __L4_NR(__L4_SYS_UNMAP);
     register L4_Word_t a0 __asm__("a0") = control;
     __asm__ __volatile__(__L4_SYSCALL : : "r"(__nr), "r"(a0) : "memory");
 }
@@ -169,7 +156,7 @@ static inline L4_Word_t __l4_arch_space_control(L4_Word_t space, L4_Word_t contr
                                                 L4_Word_t redirector,
                                                 L4_Word_t *old_control)
 {
-    __L4_NR(__L4_SVC_SPACE_CONTROL);
+    __L4_NR(__L4_SYS_SPACE_CONTROL);
     register L4_Word_t a0 __asm__("a0") = space;
     register L4_Word_t a1 __asm__("a1") = control;
     register L4_Word_t a2 __asm__("a2") = kip_area;
@@ -187,7 +174,7 @@ static inline L4_Word_t __l4_arch_processor_control(L4_Word_t processor,
                                                     L4_Word_t external_freq,
                                                     L4_Word_t voltage)
 {
-    __L4_NR(__L4_SVC_PROCESSOR_CONTROL);
+    __L4_NR(__L4_SYS_PROCESSOR_CONTROL);
     register L4_Word_t a0 __asm__("a0") = processor;
     register L4_Word_t a1 __asm__("a1") = internal_freq;
     register L4_Word_t a2 __asm__("a2") = external_freq;
@@ -201,7 +188,7 @@ static inline L4_Word_t __l4_arch_memory_control(L4_Word_t control, L4_Word_t at
                                                  L4_Word_t attr1, L4_Word_t attr2,
                                                  L4_Word_t attr3)
 {
-    __L4_NR(__L4_SVC_MEMORY_CONTROL);
+    __L4_NR(__L4_SYS_MEMORY_CONTROL);
     register L4_Word_t a0 __asm__("a0") = control;
     register L4_Word_t a1 __asm__("a1") = attr0;
     register L4_Word_t a2 __asm__("a2") = attr1;
@@ -215,7 +202,7 @@ static inline L4_Word_t __l4_arch_memory_control(L4_Word_t control, L4_Word_t at
 
 static inline L4_Word_t __l4_arch_kdebug(L4_Word_t op, L4_Word_t arg1, L4_Word_t arg2)
 {
-    __L4_NR(__L4_SVC_KDEBUG);
+    __L4_NR(__L4_SYS_KDEBUG);
     register L4_Word_t a0 __asm__("a0") = op;
     register L4_Word_t a1 __asm__("a1") = arg1;
     register L4_Word_t a2 __asm__("a2") = arg2;

@@ -1,0 +1,9 @@
+#ifndef IGUANA_IGUANA_H
+#define IGUANA_IGUANA_H
+#include <iguana/types.h>
+#include <iguana/pd.h>
+#include <iguana/memsection.h>
+#include <iguana/thread.h>
+#include <iguana/session.h>
+#include <iguana/cap.h>
+#endif

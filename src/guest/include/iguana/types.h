@@ -1,0 +1,48 @@
+/* Iguana object references and capabilities (OKL4 3.0 names), docs/iguana.md. */
+#ifndef IGUANA_TYPES_H
+#define IGUANA_TYPES_H
+
+#include <l4/l4.h>
+#include <stdint.h>
+
+typedef uintptr_t objref_t;
+typedef objref_t pd_ref_t;
+typedef objref_t memsection_ref_t;
+typedef objref_t thread_ref_t;
+typedef objref_t session_ref_t;
+typedef objref_t clist_ref_t;
+
+/* A password capability. */
+typedef struct { objref_t ref; uintptr_t passwd; } cap_t;
+#define INVALID_CAP ((cap_t){ .ref = ~(objref_t)0, .passwd = 0 })
+
+/* Interface ids (interface_uuids.h) and the magpie label: 64 * iid + method. */
+#define IGUANA_IID_EX          21
+#define IGUANA_IID_PD          22
+#define IGUANA_IID_EAS         23
+#define IGUANA_IID_THREAD      24
+#define IGUANA_IID_HARDWARE    25
+#define IGUANA_IID_MEMSECTION  26
+#define IGUANA_IID_SESSION     27
+#define IGUANA_IID_CLIST       33
+#define IGUANA_LABEL(iid, m)   ((iid) * 64 + (m))
+
+/* Reply labels (error codes of this server). */
+#define IGUANA_OK      0
+#define IGUANA_EPERM   1   /* no capability for the object */
+#define IGUANA_ENOENT  2   /* no such object */
+#define IGUANA_ENOMEM  3
+#define IGUANA_EINVAL  4
+#define IGUANA_ENOSYS  5
+#define IGUANA_EIPC    0x100  /* the IPC itself failed (+ ErrorCode << 8) */
+
+/* The Iguana server: thread UserBase + 1, version 1 (docs/iguana.md). */
+L4_ThreadId_t iguana_server(void);
+
+/* One magpie call: label (iid, method), n in-words; up to nout out-words.
+ * Returns the reply label (0 = success). */
+int iguana_call(int iid, int method, int n, const L4_Word_t *in, int nout, L4_Word_t *out);
+/* The error of the last failing library call of this thread's program. */
+extern int iguana_errno;
+
+#endif
