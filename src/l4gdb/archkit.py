@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from l4gdb.hookspecs import GuestTimer, TrapGlue
     from l4gdb.kernel.abi import ArchInfo
     from l4gdb.kernel.paging import PageTables
+    from l4gdb.wombat.abi import LinuxAbi
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Arch:
     ``trap_glue(symbols)``, ``page_tables(layout)`` and ``guest_timer(symbols)``
     build the per-run objects; the last two are optional (without page tables
     the arch runs flat, without a timer the host keeps time) and may return None.
+    ``linux_abi()`` (optional) returns the arch's Linux ABI for Wombat.
     """
 
     info: ArchInfo
@@ -97,6 +99,7 @@ class Arch:
     trap_glue: Callable[[dict[str, int]], TrapGlue]
     page_tables: Callable[[dict[str, int]], PageTables | None] | None = None
     guest_timer: Callable[[dict[str, int]], GuestTimer | None] | None = None
+    linux_abi: Callable[[], LinuxAbi | None] | None = None
 
     @property
     def name(self) -> str:
@@ -104,7 +107,7 @@ class Arch:
 
 
 # Hooks an Arch may leave out: the plugin then does not implement them at all.
-_OPTIONAL = ("page_tables", "guest_timer")
+_OPTIONAL = ("page_tables", "guest_timer", "linux_abi")
 
 
 class ArchPlugin:
@@ -112,7 +115,7 @@ class ArchPlugin:
 
     Register the instance (entry point ``"module:attribute"``); the hookimpls
     answer ``None`` for architectures that are not its own. A hook no Arch
-    provides (``l4gdb_page_tables``, ``l4gdb_guest_timer``) is left out, so
+    provides (``l4gdb_page_tables``, ``l4gdb_guest_timer``, ``l4gdb_linux_abi``) is left out, so
     ``l4gdb plugins`` lists what the plugin really does.
     """
 
@@ -181,6 +184,11 @@ class ArchPlugin:
     def l4gdb_guest_timer(self, arch: str, symbols: dict[str, int]) -> GuestTimer | None:
         a = self.archs.get(arch)
         return a.guest_timer(symbols) if a and a.guest_timer else None
+
+    @hookimpl
+    def l4gdb_linux_abi(self, arch: str) -> LinuxAbi | None:
+        a = self.archs.get(arch)
+        return a.linux_abi() if a and a.linux_abi else None
 
 
 PAGE = 0x1000

@@ -164,6 +164,7 @@ def run_bench(arch: str, iterations: int = 2000,
             "space_switch_extra_stops": extra_stops,
         }
     tick = _tick_overhead(switches, ticks) if tick_irq is not None else {}
+    linux = _linux_figures(arch, iterations, floor_us, null_us)
     return {
         "arch": arch,
         "iterations": iterations,
@@ -176,6 +177,90 @@ def run_bench(arch: str, iterations: int = 2000,
         "ipc_roundtrip_floor_ratio": round(ipc_us / floor_us, 2),
         **pf_figures,
         **tick,
+        **linux,
         "targets": {"null_syscall_floor_ratio": 2.0, "ipc_roundtrip_null_ratio": 2.2,
-                    "tick_overhead_pct_max": 20.0},
+                    "tick_overhead_pct_max": 20.0, "linux_getppid_null_ratio": 1.25,
+                    "linux_pipeline_ms_max": 1000.0},
     }
+
+
+PIPELINE = ["/bin/sh", "-c", "echo a b c | wc -w"]
+
+
+def _linux_figures(arch: str, iterations: int, floor_us: float,
+                   null_us: float) -> dict[str, object]:
+    """Wombat (when the arch has a Linux ABI): the Linux null call (getppid, one
+    kernel entry: exception to the Linux server and its reply) and a busybox
+    pipeline from exec to exit, boot excluded."""
+    import tempfile
+    from pathlib import Path
+
+    from l4gdb.plugins import get_plugins
+
+    if get_plugins().hook.l4gdb_linux_abi(arch=arch) is None:
+        return {}
+    from l4gdb.system import toolchain_for
+    from l4gdb.wombat.progs import build_linux_program
+    from l4gdb.wombat.rootfs import default_rootfs
+
+    out: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="l4gdb-bench-") as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        build_linux_program(toolchain_for(arch), "getppid-loop", root / "getppid-loop",
+                            {"ITERATIONS": iterations + 2})
+        stamps = _linux_run(arch, str(root), ["/getppid-loop"])["getppid"]
+    gaps = [b - a for a, b in zip(stamps[1:], stamps[2:], strict=False)]
+    us = _median_us(gaps)
+    out.update({"linux_getppid_us": us, "linux_getppid_null_ratio": round(us / null_us, 2),
+                "linux_getppid_floor_ratio": round(us / floor_us, 2)})
+    try:
+        rootfs = default_rootfs(arch)
+    except Exception as exc:            # no busybox rootfs: say so, keep the other figures
+        out["linux_pipeline_ms"] = None
+        out["linux_pipeline_skipped"] = str(exc).splitlines()[0]
+        return out
+    times = [_linux_run(arch, str(rootfs), PIPELINE)["span"] for _ in range(3)]
+    ms = round(statistics.median(times) * 1000, 1)
+    out.update({"linux_pipeline_ms": ms,
+                "linux_pipeline_floor_ratio": round(ms * 1000 / floor_us, 1)})
+    return out
+
+
+def _linux_run(arch: str, rootfs: str, argv: list[str]) -> dict[str, object]:
+    """Run argv under Wombat: entry times of getppid calls, and the span from
+    the moment the process exists (its exec done at boot) to its exit (seconds)."""
+    from l4gdb.system import System, resolve_program, toolchain_for
+    from l4gdb.wombat.run import ROOT_TASK
+    from l4gdb.wombat.server import WombatConfig
+
+    program = resolve_program(toolchain_for(arch), ROOT_TASK, [])
+    console = Console(out=None)
+    config = WombatConfig(rootfs=rootfs, argv=argv)
+    getppid: list[float] = []
+    first: list[float] = []
+    with System(arch, program, console, wombat_config=config) as system:
+        server = system.wombat
+        serve = server.handle_exception
+        nr_reg = server.abi.syscall_nr_reg
+        getppid_nr = server.abi.nr("getppid")
+
+        def timed(k, t, trap):
+            now = time.perf_counter()
+            if not first:
+                first.append(now)
+            if t.regs.get(nr_reg) == getppid_nr:
+                getppid.append(now)
+            return serve(k, t, trap)
+
+        server.handle_exception = timed
+        deadline = time.monotonic() + 120
+        start = time.perf_counter()          # the process exists (exec done), nothing ran
+        try:
+            system.loop.run(lambda: time.monotonic() > deadline)
+        except Finished:
+            pass
+        end = time.perf_counter()
+    if not first:
+        raise TimeoutError(f"wombat bench: {argv[0]} made no system call")
+    return {"getppid": getppid, "span": end - start}

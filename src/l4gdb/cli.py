@@ -143,6 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write the JSON result to FILE ('-' = stdout)")
     bench.add_argument("--iterations", type=int, default=2000)
 
+    wombat = sub.add_parser(
+        "wombat", help="run a Linux program (static, from the rootfs) under Wombat",
+        description="Boot L4, Iguana and the Linux server, run PROGRAM ARGS... as a Linux "
+                    "process, print its output and exit with its status, like "
+                    "qemu-arm PROGRAM ARGS... does. PROGRAM is looked up inside the rootfs "
+                    "(by PATH when it has no '/'). Without PROGRAM: /bin/sh.",
+        epilog="exit status: the program's (128+N when killed by signal N); 125 when l4gdb "
+               "itself failed (no rootfs, no QEMU, a timeout, a deadlock)\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_arch(wombat)
+    wombat.add_argument("--rootfs", metavar="DIR",
+                        help="root file system (default: the arch's busybox rootfs built by "
+                             "scripts/setup)")
+    wombat.add_argument("--strace", action="store_true",
+                        help="print every Linux system call with its arguments and result "
+                             "(to stderr)")
+    wombat.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+    wombat.add_argument("--snapshot", action="store_true",
+                        help="when the program exits, print `wombat ps` and `l4 threads` "
+                             "as they were just before (to stderr)")
+    wombat.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS")
+
     fuzz = sub.add_parser(
         "fuzz", help="random system calls against the kernel model, invariants checked",
         description="Random system calls (all L4 calls, KDebug, unknown numbers; random "
@@ -240,6 +262,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_wombat(args: argparse.Namespace) -> int:
+    from l4gdb.wombat.run import WombatOptions, run_wombat
+
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    res = run_wombat(WombatOptions(arch=args.arch, argv=argv, rootfs=args.rootfs,
+                                   strace=args.strace, timeout=args.timeout,
+                                   snapshot=args.snapshot))
+    if res.snapshot_text:
+        print(res.snapshot_text, file=sys.stderr, end="")
+    if res.message:
+        print(f"l4gdb: {res.message}", file=sys.stderr)
+    return res.status
+
+
 FAKE_WORD = {"fake32": "fake32", "fake64": "fake64", "arm": "fake32", "x86": "fake32",
              "mips": "fake32", "riscv": "fake32", "riscv64": "fake64"}
 
@@ -270,7 +308,7 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": cmd_run, "gdb": cmd_gdb, "build": cmd_build, "plugins": cmd_plugins,
-            "bench": cmd_bench, "trace": cmd_trace, "fuzz": cmd_fuzz}
+            "bench": cmd_bench, "trace": cmd_trace, "fuzz": cmd_fuzz, "wombat": cmd_wombat}
 
 
 def main(argv: list[str] | None = None) -> int:

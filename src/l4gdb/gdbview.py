@@ -114,7 +114,8 @@ class KernelProvider:
     def monitor(self, cmd: str) -> str:
         from l4gdb.inspect.commands import run_command
 
-        return run_command(cmd, self.kernel.snapshot())
+        ig = getattr(self.system, "iguana", None)
+        return run_command(cmd, self.kernel.snapshot(), ig.snapshot() if ig is not None else None)
 
     def detach(self) -> None:
         self.resumed.set()

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from l4gdb.guestspec import GuestToolchain
     from l4gdb.kernel.abi import ArchInfo, Resume, Trap
     from l4gdb.kernel.paging import PageTables
+    from l4gdb.wombat.abi import LinuxAbi
 
 PROJECT = "l4gdb"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -182,6 +183,15 @@ def l4gdb_guest_timer(arch: str, symbols: dict[str, int]) -> GuestTimer | None:
     these ELF ``symbols``, or None: the host then meets timeouts and timeslices by
     interrupting QEMU at deadlines, and an idle CPU stays stopped while the host
     sleeps. One per run."""
+
+
+@hookspec(firstresult=True)
+def l4gdb_linux_abi(arch: str) -> LinuxAbi | None:
+    """The Linux ABI of ``arch`` (a :class:`l4gdb.wombat.abi.LinuxAbi`) for the Wombat
+    Linux server: system-call convention and numbers, errno and signal numbers,
+    flag and ioctl numbers, struct layouts, the address-space layout of a Linux
+    process. Optional: an arch without it runs no Linux programs. The tables are
+    generated from the arch's Linux UAPI headers (``scripts/gen-linux-abi``)."""
 
 
 @hookspec

@@ -176,6 +176,8 @@ class System:
     kernel_elf: Path | None = None
     gdb: object = None
     iguana: object = None            # the Iguana server when the program uses libiguana
+    wombat_config: object = None     # a wombat.server.WombatConfig: start the Linux server
+    wombat: object = None            # the Linux server (l4gdb.wombat)
     exit_status: int | None = None
     _stack: contextlib.ExitStack = field(default_factory=contextlib.ExitStack)
 
@@ -274,7 +276,24 @@ class System:
             from l4gdb.iguana import install
 
             self.iguana = install(self.kernel)
+        if self.wombat_config is not None:
+            self._start_wombat(hook)
         hook.l4gdb_session_start(system=self, options=self.options)
+
+    def _start_wombat(self, hook) -> None:
+        from l4gdb.wombat.errors import LinuxError
+        from l4gdb.wombat.server import install as install_wombat
+
+        abi = hook.l4gdb_linux_abi(arch=self.arch)
+        if abi is None:
+            raise UsageError(f"the {self.arch} plugin has no Linux ABI (hook l4gdb_linux_abi): "
+                             f"Wombat cannot run there")
+        try:
+            self.wombat = install_wombat(self.kernel, abi, self.wombat_config, iguana=self.iguana)
+        except LinuxError as exc:
+            argv = getattr(self.wombat_config, "argv", None) or ["/bin/sh"]
+            raise UsageError(f"wombat: cannot run {argv[0]}: {exc.errno}"
+                             + (f" ({exc.detail})" if exc.detail else "")) from exc
 
 
 def _patch_words(target, program: Path, patches: dict[str, int], word_size: int) -> None:
@@ -414,5 +433,6 @@ def _feed_stdin(console: Console) -> None:
                 console.feed(chunk.decode(errors="replace"))
         except (OSError, ValueError):   # stdin closed or not readable: no input
             return
+        console.eof = True              # end of input: a Linux read of the console returns 0
 
     threading.Thread(target=pump, name="l4gdb-stdin", daemon=True).start()

@@ -68,6 +68,10 @@ class BlockTrapGlue:
     data_fault_access: Callable[[int], int] = lambda fsr: 4  # rwx of a data fault
     exception_number: Callable[[int], int] = lambda detail: detail  # Trap.number of a kind-2
     exit_block_max: int = 1536
+    # Where the return path finds the FPU save area of the thread it resumes
+    # (None: the arch switches no FPU state); written only when it changes.
+    fpu_next_addr: int | None = None
+    _fpu_sent: int = field(default=0, init=False, repr=False)
     # Where a CPU stopped in user mode finds the entry block physically, when that is
     # not entry_block_addr itself (MIPS: the blocks are in kseg0, the CPU's user mode
     # cannot see it and QEMU's physical view has RAM at 0).
@@ -139,7 +143,11 @@ class BlockTrapGlue:
         ws = self.word_size
         leftover: list[tuple[int, bytes]] = []
         ncopy = 0
-        for addr, data in resume.writes:
+        writes = resume.writes
+        if self.fpu_next_addr is not None and resume.fpu_area != self._fpu_sent:
+            self._fpu_sent = resume.fpu_area
+            writes = [*writes, (self.fpu_next_addr, (resume.fpu_area & m).to_bytes(ws, "little"))]
+        for addr, data in writes:
             fits = len(body) + rec.size + len(data) <= self.exit_block_max
             if addr % ws or len(data) % ws or not fits:
                 leftover.append((addr, data))

@@ -6,9 +6,10 @@ import random
 import struct
 
 import pytest
-from l4gdb_arm.plugin import PREEMPT_SVC, USER_REGS, l4gdb_trap_glue
+from l4gdb_arm.plugin import ARM_INFO, PREEMPT_SVC, USER_REGS, l4gdb_trap_glue
 
 from l4gdb.kernel.abi import Resume, TrapKind
+from l4gdb.testing.exitblock import copy_records
 from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL
 from l4gdb.trapblocks import BlockTrapGlue
 
@@ -150,3 +151,34 @@ def test_guest_timer_skip_write():
     assert timer.skip_write(3) == (0x40001920, struct.pack("<I", 3))
     assert timer.skip_write(-1) == (0x40001920, struct.pack("<I", 0))
     assert timer.skip_write(1 << 40) == (0x40001920, struct.pack("<I", 0xFFFFFFFF))
+
+
+# --- what Linux programs need: the FPU switch and TPIDRURO (docs/internals.md §3.4) ----
+FPU_NEXT = 0x400048C4
+
+
+def test_fpu_area_is_d0_to_d31_and_fpscr():
+    assert ARM_INFO.fpu_area_size == 32 * 8 + 8
+
+
+def test_fpu_next_is_written_only_when_the_area_changes():
+    g = l4gdb_trap_glue(arch="arm", symbols={**SYMS, "l4k_fpu_next": FPU_NEXT})
+    linux = Resume(thread=1, regs={}, tls=0x7E570000, tls_user=True, fpu_area=0xC0106000)
+    l4 = Resume(thread=2, regs={}, tls=0x40040200)
+    assert copy_records(g, g.encode_exit(l4)[0]) == {}                 # 0 at boot already
+    assert copy_records(g, g.encode_exit(linux)[0]) == {FPU_NEXT: struct.pack("<I", 0xC0106000)}
+    assert copy_records(g, g.encode_exit(linux)[0]) == {}              # unchanged: no record
+    # An L4 thread in between leaves the FPU alone (next = 0, the stub keeps "loaded").
+    assert copy_records(g, g.encode_exit(l4)[0]) == {FPU_NEXT: bytes(4)}
+    assert copy_records(g, g.encode_exit(linux)[0]) == {FPU_NEXT: struct.pack("<I", 0xC0106000)}
+
+
+def test_image_without_fpu_switch_gets_no_record():
+    block, _ = glue().encode_exit(Resume(thread=1, regs={}, fpu_area=0xC0106000))
+    assert copy_records(glue(), block) == {}
+
+
+@pytest.mark.parametrize("tls", [0, 0x7E570000, 0xFFFF0FFF, 0xFFFFFFFF])
+def test_tpidruro_carries_any_linux_value(tls):
+    block, _ = glue().encode_exit(Resume(thread=1, regs={}, tls=tls, tls_user=True))
+    assert struct.unpack_from("<I", block, 17 * 4)[0] == tls

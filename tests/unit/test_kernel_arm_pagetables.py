@@ -38,7 +38,7 @@ def walk(mem, root, va):
 def test_new_root_maps_the_kernel_image_privileged_and_the_text_page_user_rx():
     pt = tables()
     root = pt.new_root()
-    assert root % 0x2000 == 0 and POOL[0] <= root < POOL[1]
+    assert root % 0x4000 == 0 and POOL[0] <= root < POOL[1]
     mem = memory(pt)
     text = walk(mem, root, IMAGE[0])
     data = walk(mem, root, IMAGE[0] + 0x1000)
@@ -75,7 +75,34 @@ def test_kernel_areas_are_never_mapped_for_users():
     pt.map(root, 0xC000_0000, 0x4090_0000, 12, 7)
     assert pt.translate(root, IMAGE[0] + 0x1000) is None
     assert pt.translate(root, 0xC000_0000) is None
-    assert (0x8000_0000, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
+    assert pt.kernel_areas == (IMAGE, (0xC000_0000, 0xC800_0000), (0xF800_0000, 0xF810_0000))
+    pt.map(root, 0xF800_0000, 0x4090_0000, 12, 7)
+    assert pt.translate(root, 0xF800_0000) is None
+
+
+@pytest.mark.parametrize("va", [0x0001_0000, 0x0804_8000, 0x8000_0000, 0xBEFF_F000,
+                                0xC800_0000, 0xFFFF_0000])
+def test_linux_user_addresses_are_mappable(va):
+    # TTBCR.N = 0: binaries at 0x10000 (armhf) / 0x8048000, stacks below 0xbf000000 and
+    # the kuser helper page at 0xffff0000 (vectors are at VBAR, not high)
+    pt = tables()
+    root = pt.new_root()
+    pt.map(root, va, 0x4090_0000, 12, 5)
+    assert pt.translate(root, va) == (0x4090_0000, 5)
+    assert walk(memory(pt), root, va) & ~0xFFF == 0x4090_0000
+
+
+def test_every_l1_has_the_window_and_gic_sections():
+    pt = tables()
+    root = pt.new_root()
+    mem = memory(pt)
+    assert root % 0x4000 == 0
+    assert mem[root + 4 * 0xC00] == 0x4000_0000 | 0x41E                # window, first MB
+    assert mem[root + 4 * 0xC7F] == 0x47F0_0000 | 0x41E                # window, last MB
+    assert mem[root + 4 * 0xF80] == 0x0800_0000 | 0x416                # GIC
+    pt.free_root(root)
+    pt.take_writes()
+    assert pt.new_root() == root and not memory(pt).get(root + 4 * 0xC00)   # kept, not rewritten
 
 
 def test_freed_tables_are_cleared_before_reuse():
@@ -103,7 +130,7 @@ def test_writes_come_as_joined_runs_last_write_wins():
     pt = tables()
     root = pt.new_root()
     runs = pt.take_writes()
-    assert len(runs) <= 3                         # L1 entry + the image's L2 entries (one run)
+    assert len(runs) <= 5        # L1 image entry, the image's L2 entries, window, GIC sections
     pt.map(root, 0x1000_0000, 0x4090_0000, 16, 7)  # 16 pages: one run of 16 words + L1
     pt.unmap(root, 0x1000_0000, 12)
     runs = pt.take_writes()
@@ -120,3 +147,20 @@ def test_freed_frames_are_cleared_on_reuse():
     assert pt.alloc_frame() == f
     runs = pt.take_writes()
     assert runs == [(pt.kernel_address(f), bytes(4096))]
+
+
+def test_freed_l1_keeps_its_kernel_part_for_the_cpu_still_on_it():
+    # TTBR0 changes only after the copy records that free the table.
+    pt = tables()
+    root = pt.new_root()
+    pt.map(root, IMAGE[1], 0x4090_0000, 12, 7)            # a user page in the image's MB
+    pt.map(root, 0x1000_0000, 0x4091_0000, 12, 7)
+    mem = memory(pt)
+    pt.free_root(root)
+    mem.update(memory(pt))
+    assert walk(mem, root, IMAGE[0]) & ~0xFFF == IMAGE[0]
+    assert mem[root + 4 * 0xC00] == 0x4000_0000 | 0x41E
+    assert not walk(mem, root, IMAGE[1]) and walk(mem, root, 0x1000_0000) is None
+    again = pt.new_root()
+    assert again == root and pt.translate(again, IMAGE[1]) is None
+    assert pt.translate(again, IMAGE[0]) == (IMAGE[0], 5)

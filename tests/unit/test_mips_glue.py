@@ -25,6 +25,7 @@ from l4gdb_mips.plugin import (  # noqa: E402
 from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
 from l4gdb.target.rsp import parse_target_xml  # noqa: E402
 from l4gdb.target.stub import GdbStub  # noqa: E402
+from l4gdb.testing.exitblock import copy_records  # noqa: E402
 from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
 from l4gdb.trapblocks import BlockTrapGlue  # noqa: E402
 
@@ -133,7 +134,7 @@ def test_enter_kernel_uses_the_gates_kuseg_alias():
     regs = {r: 1 for r in USER_REGS}
     regs["status"] = 0x13              # EXL/IE must not survive
     out = glue().enter_kernel(regs)
-    assert out["pc"] == 0x00010000 and out["status"] == 0x10
+    assert out["pc"] == 0x00010000 and out["status"] == 0x20000010     # KSU user, CU1
 
 
 def test_exit_block_layout_and_copy_records():
@@ -145,7 +146,7 @@ def test_exit_block_layout_and_copy_records():
     w = struct.unpack(f"<{len(block) // 4}I", block)
     assert w[0] == 0x1000 and w[4] == 0x1004 and w[31] == 0x1000 + 31
     assert w[32:35] == (0x1000 + 32, 0x1000 + 33, 0x1000 + 34)     # lo, hi, pc
-    assert w[35] == 0x10
+    assert w[35] == 0x20000010                 # KSU user, CU1 (the FPU)
     assert w[36] == 0x40200 and w[37] == 0x40200 and w[38] == 5
     assert w[39] == 1 and w[40] == 0x40000 and w[41] == 3 and w[42:45] == (1, 1, 1)
     assert leftover == []
@@ -212,3 +213,19 @@ def test_host_reads_the_entry_block_physically_when_stopped_in_user_mode():
     trap = HostLoop(MIPS_INFO, glue(), rsp, kernel=None, clock=None)._read_trap()
     assert trap.kind is TrapKind.SYSCALL and trap.number == 7
     assert rsp.calls == [(0x80012040, False), (0x00012040, True)]
+
+
+# --- what Linux programs need: the FPU switch and rdhwr $29 (docs/internals.md §3.4) ----
+def test_fpu_area_is_f0_to_f31_and_fcsr():
+    assert MIPS_INFO.fpu_area_size == 33 * 4 + 4
+
+
+def test_fpu_next_record_and_tls_word():
+    fpu_next = 0x80012930
+    g = l4gdb_trap_glue(arch="mips", symbols={**SYMS, "l4k_fpu_next": fpu_next})
+    res = Resume(thread=1, regs={}, tls=0x7E570100, tls_user=True, fpu_area=0x80407000)
+    block, _ = g.encode_exit(res)
+    assert copy_records(g, block) == {fpu_next: struct.pack("<I", 0x80407000)}
+    # word 36: the tls the return path keeps for rdhwr $29 (and loads into k1)
+    assert struct.unpack_from("<I", block, 36 * 4)[0] == 0x7E570100
+    assert copy_records(g, g.encode_exit(res)[0]) == {}

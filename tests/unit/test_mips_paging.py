@@ -103,7 +103,7 @@ def test_is_the_kernels_page_table_protocol_and_the_hooks_give_it():
     # the pool is the kernel's: outside the RAM sigma0 hands out, inside kseg0's RAM
     assert layout["ram_high"] <= layout["pt_pool_low"] < layout["pt_pool_high"] <= 0x0800_0000
     assert pt.kernel_address(layout["kip"]) == KSEG0 + layout["kip"]
-    assert (KSEG0, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
+    assert (pagetables.DEVICE_PAIR, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
 
 
 def test_flat_mode_is_still_there(monkeypatch):

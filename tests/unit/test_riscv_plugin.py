@@ -365,3 +365,15 @@ def test_page_table_frames_and_pool_exhaustion():
     assert pt.alloc_frame() == 0x87002000
     assert _entries(pt.take_writes(), 4) == {0x87002000 + 4 * i: 0 for i in range(1024)}
     pt.map(root, 1 << 32, 0x80900000, 12, 7)     # beyond Sv32: ignored, never raises
+
+
+@pytest.mark.parametrize("xlen", [32, 64])
+def test_device_page_in_every_space(xlen):
+    from l4gdb_riscv.pagetables import RiscvPageTables
+
+    lay = l4gdb_memory_layout(arch="riscv")
+    pt = RiscvPageTables(xlen, pool=(0x87000000, 0x87100000), kernel_image=(0x80000000, 0x80010000),
+                         gate_page=lay["gate_page"], device_page=lay["device_page"])
+    for root in (pt.new_root(), pt.new_root()):
+        assert pt.translate(root, lay["device_page"] + 0x1c) == (lay["device_page"] + 0x1c, 6)
+    assert (lay["device_page"], lay["device_page"] + 0x1000) in pt.kernel_areas

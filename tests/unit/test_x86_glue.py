@@ -22,6 +22,7 @@ from l4gdb_x86.plugin import (  # noqa: E402
 )
 
 from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
+from l4gdb.testing.exitblock import copy_records  # noqa: E402
 from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
 from l4gdb.trapblocks import BlockTrapGlue  # noqa: E402
 
@@ -195,3 +196,55 @@ def test_random_blocks_never_raise():
         words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
         words[0] = rng.choice([0, 1, 2, 3, 4, 5, NOT_IN_KERNEL, rng.getrandbits(32)])
         g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
+
+
+# --- what Linux programs need: the FPU switch and GDT entry 6 (docs/internals.md §3.4) --
+GDT = 0x00104000
+USER_TLS = 0x00101000
+FPU_NEXT = 0x00105884
+LINUX_SYMS = {**SYMS, "l4k_gdt": GDT, "l4k_user_tls": USER_TLS, "l4k_fpu_next": FPU_NEXT}
+
+
+def _fields(desc: bytes) -> tuple[int, int, int, int]:
+    """base, limit, access byte, flags nibble of a segment descriptor."""
+    lo, hi = struct.unpack("<II", desc)
+    base = (lo >> 16) | (hi & 0xFF) << 16 | (hi & 0xFF000000)
+    limit = (lo & 0xFFFF) | (hi & 0xF0000)
+    return base, limit, (hi >> 8) & 0xFF, (hi >> 20) & 0xF
+
+
+def test_fpu_area_is_one_fxsave_image():
+    assert X86_INFO.fpu_area_size == 512
+
+
+def test_gdt_entry_6_follows_the_thread_kind():
+    g = l4gdb_trap_glue(arch="x86", symbols=LINUX_SYMS)
+    entry6 = GDT + 6 * 8
+    l4 = Resume(thread=1, regs={}, tls=0x00140200)
+    linux = Resume(thread=2, regs={}, tls=0x0806A840, tls_user=True, fpu_area=0xC0406000)
+    assert copy_records(g, g.encode_exit(l4)[0]) == {}       # what _start built
+    recs = copy_records(g, g.encode_exit(linux)[0])
+    assert recs[FPU_NEXT] == struct.pack("<I", 0xC0406000)
+    # Linux's set_thread_area entry: base = the value, 0xfffff pages (4 GiB), present,
+    # DPL 3, read-write data, 32-bit, 4 KiB granularity.
+    assert _fields(recs[entry6]) == (0x0806A840, 0xFFFFF, 0xF3, 0xC)
+    assert copy_records(g, g.encode_exit(linux)[0]) == {}    # unchanged: no record
+    other = Resume(thread=3, regs={}, tls=0x0806B000, tls_user=True, fpu_area=0xC0406000)
+    assert _fields(copy_records(g, g.encode_exit(other)[0])[entry6])[0] == 0x0806B000
+    # Back to an L4 thread: %gs:0 is the 4-byte UTCB slot again (read-only, byte limit).
+    recs = copy_records(g, g.encode_exit(l4)[0])
+    assert _fields(recs[entry6]) == (USER_TLS, 3, 0xF1, 0x4)
+    assert struct.unpack_from("<I", g.encode_exit(l4)[0], 16 * 4)[0] == 0x00140200
+
+
+def test_idle_exit_leaves_the_gdt_alone():
+    g = l4gdb_trap_glue(arch="x86", symbols=LINUX_SYMS)
+    assert copy_records(g, g.encode_exit(Resume(thread=None, tls=0x1234, tls_user=True))[0]) == {}
+
+
+def test_descriptor_matches_the_boot_gdt():
+    from l4gdb_x86.gdt import descriptor, linux_tls_descriptor
+
+    # kernel.S's flat user data segment, and glibc's TLS entry at base 0
+    assert descriptor(0, 0xFFFFF, 0xF2, 0xC) == 0x00CFF2000000FFFF
+    assert linux_tls_descriptor(0xB7FF_0000) == 0xB7CFF3FF0000FFFF

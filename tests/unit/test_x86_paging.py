@@ -148,19 +148,29 @@ def test_kernel_areas_are_never_mapped_for_users():
     assert (WINDOW, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
 
 
-def test_freed_tables_are_cleared_before_reuse():
+def test_freed_directory_keeps_its_kernel_part_and_serves_as_a_directory_again():
+    # The CPU may still run on a freed directory (CR3 changes only after the copy
+    # records that free it): the window and the image stay, the user part goes.
     pt = tables()
     root = pt.new_root()
     pt.map(root, 0x1000_0000, 0x0090_0000, 12, 7)
+    pt.map(root, 0x0000_5000, 0x0091_0000, 12, 7)     # beside the image, same page table
     mem = memory(pt)
+    user_table = mem[root + 4 * (0x1000_0000 >> 22)] & ~0xFFF
     pt.free_root(root)
     memory(pt, mem)
-    assert not any(mem.values())                # directory and both tables are zero again
+    assert walk(mem, root, 0x1000_0000) is None and walk(mem, root, 0x5000) is None
+    assert not any(mem.get(user_table + 4 * i, 0) for i in range(1024))
+    assert walk(mem, root, IMAGE[0]) is not None
+    assert walk(mem, root, WINDOW, user=False) == (0, True)
     again = pt.new_root()
-    assert again == root                        # cleared pages are reused first
-    assert pt.translate(again, 0x1000_0000) is None
+    assert again == root
+    assert pt.translate(again, 0x1000_0000) is None and pt.translate(again, 0x5000) is None
+    assert pt.translate(again, IMAGE[0]) == (IMAGE[0], 5)
+    pt.map(again, 0x2000_0000, 0x0092_0000, 12, 7)     # the cleared table, reused
     memory(pt, mem)
-    assert walk(mem, again, 0x1000_0000) is None and walk(mem, again, IMAGE[0]) is not None
+    assert mem[again + 4 * (0x2000_0000 >> 22)] & ~0xFFF == user_table
+    assert walk(mem, again, 0x2000_0000) == (0x0092_0000, True)
 
 
 def test_kernel_address_is_the_window_and_frames_come_from_the_pool():

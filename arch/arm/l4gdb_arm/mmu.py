@@ -1,19 +1,24 @@
 """ARMv7-A short-descriptor page tables, built by the host in guest RAM.
 
-Virtual memory of every space (TTBCR.N = 1):
+Virtual memory of every space (TTBCR.N = 0: TTBR0 translates all 4 GiB, so
+user code may own any address the kernel does not use -- Linux programs
+want their stack up to 0xbf000000 and the kuser helper page at 0xffff0000):
 
-* below 2 GiB, through TTBR0: the space's own table (8 KiB L1, 1 KiB coarse
-  L2 tables, 4 KiB small pages). The MB holding the kernel image
-  (0x40000000) has an L2 table in every space whose first 64 KiB map the
-  kernel image itself at its link address (privileged only, except the
-  text page, user read/execute for the preemption gate), so the
-  vectors, stubs, stacks and the entry/exit blocks are where the host's
-  symbols say in every space; user pages may share the rest of that MB.
-* from 2 GiB up, through TTBR1: one global table built by ``kernel.S`` at
-  boot, the *kernel window*: all RAM at 0xC0000000 + (pa - 0x40000000),
-  privileged read-write, never executable. Every table update and every
-  UTCB or string-copy write the kernel makes goes through that window, so it
-  works whichever space the CPU is in.
+* the space's own table: a 16 KiB L1 (16 KiB aligned), 1 KiB coarse L2
+  tables, 4 KiB small pages. The MB holding the kernel image (0x40000000)
+  has an L2 table in every space whose first 64 KiB map the kernel image
+  itself at its link address (privileged only, except the text page, user
+  read/execute for the preemption gate), so the vectors, stubs, stacks and
+  the entry/exit blocks are where the host's symbols say in every space;
+  user pages may share the rest of that MB.
+* the same sections in every L1 (as ``kernel.S``'s boot table): the *kernel
+  window*, all RAM at 0xC0000000 + (pa - 0x40000000), privileged read-write,
+  never executable, and the GIC at 0xF8000000 (privileged device memory).
+  Every table update and every UTCB or string-copy write the kernel makes
+  goes through the window, so it works whichever space the CPU is in.
+
+Users can map nothing in the kernel image, the window or the GIC MB
+(``kernel_areas``); vectors are at VBAR (SCTLR.V = 0), so 0xffff0000 is free.
 
 Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
 ``pt_pool_high`` in the memory layout) that sigma0 never hands out. Fresh
@@ -25,9 +30,16 @@ from __future__ import annotations
 
 from l4gdb.archkit import PAGE, PageTableBuilder
 
-L1_SIZE = 0x2000                 # TTBCR.N = 1: 2048 entries
+L1_SIZE = 0x4000                 # TTBCR.N = 0: 4096 entries, 16 KiB aligned
 L2_SIZE = 0x400                  # 256 entries
-USER_TOP = 0x8000_0000           # TTBR1 from here on
+USER_TOP = 1 << 32               # all of it, but kernel_areas
+MB = 1 << 20
+
+# Section descriptors every L1 carries (kernel.S builds the same in its boot table).
+SECT_WINDOW = 0x41E              # AP = 01 (privileged RW), XN, C, B
+SECT_DEVICE = 0x416              # AP = 01, XN, shared device
+GIC_PA = 0x0800_0000             # virt's GICv2: distributor and CPU interface
+GIC_VA = 0xF800_0000
 
 # Small-page descriptor bits.
 SMALL = 0x2
@@ -71,8 +83,9 @@ class ArmPageTables(PageTableBuilder):
         super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
         self.window = window
-        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
-        self._free_l1: list[int] = []
+        window_end = window + (self.ram_high - self.ram_low)
+        self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, GIC_VA + MB))
+        self._free_l1: list[tuple[int, int | None]] = []    # L1, its image L2
         self._free_l2: list[int] = []
         self._l1: dict[int, dict[int, int]] = {}      # root -> {L1 index: L2 table}
         self._l2: dict[int, list[int]] = {}           # L2 table -> 256 entries
@@ -93,11 +106,19 @@ class ArmPageTables(PageTableBuilder):
 
     # --- spaces ---------------------------------------------------------------
     def new_root(self) -> int:
+        if self._free_l1:              # its kernel part is still there (free_root)
+            root, image_l2 = self._free_l1.pop()
+            self._l1[root] = {} if image_l2 is None else {self.kernel_image[0] >> 20: image_l2}
+            return root
         try:
-            root = self._free_l1.pop() if self._free_l1 else self._bump(L1_SIZE)
+            root = self._bump(L1_SIZE)
         except MemoryError:
             return 0
         self._l1[root] = {}
+        for mb in range((self.ram_high - self.ram_low) // MB):
+            self._put(root + 4 * ((self.window >> 20) + mb),
+                      (self.ram_low + mb * MB) | SECT_WINDOW)
+        self._put(root + 4 * (GIC_VA >> 20), GIC_PA | SECT_DEVICE)
         lo, hi = self.kernel_image
         for va in range(lo & ~0xFFF, hi, PAGE):
             self._set(root, va, va | SMALL | CB | AP_PRIV_RW)
@@ -108,14 +129,26 @@ class ArmPageTables(PageTableBuilder):
         return root
 
     def free_root(self, root: int) -> None:
+        # The CPU may still run on this table until the next TTBR0 write, which
+        # comes after the copy records that free it: its kernel part (sections, the
+        # image's L2) stays, and it serves only as an L1 again.
         tables = self._l1.pop(root, None)
         if tables is None:
             return
+        lo, hi = self.kernel_image
+        image_l2 = tables.pop(lo >> 20, None)
         for index, table in tables.items():
             self._clear(table, self._l2.pop(table))
             self._put(root + 4 * index, 0)
             self._free_l2.append(table)
-        self._free_l1.append(root)
+        if image_l2 is not None:       # user pages beside the image go, the image stays
+            image = {(va >> 12) & 0xFF for va in range(lo & ~0xFFF, hi, PAGE)}
+            entries = self._l2[image_l2]
+            for i, e in enumerate(entries):
+                if e and i not in image:
+                    entries[i] = 0
+                    self._put(image_l2 + 4 * i, 0)
+        self._free_l1.append((root, image_l2))
 
     def _table(self, root: int, vaddr: int, create: bool) -> int | None:
         tables = self._l1[root]
@@ -139,11 +172,14 @@ class ArmPageTables(PageTableBuilder):
     def has_root(self, root: int) -> bool:
         return root in self._l1
 
+    def _user(self, vaddr: int) -> bool:
+        return 0 <= vaddr < USER_TOP and not any(lo <= vaddr < hi for lo, hi in self.kernel_areas)
+
     def user_entry(self, paddr: int, rights: int) -> int:
         return small_entry(paddr, rights)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
-        if root not in self._l1 or vaddr >= USER_TOP:
+        if root not in self._l1 or not 0 <= vaddr < USER_TOP:
             return None
         table = self._l1[root].get(vaddr >> 20)
         if table is None:

@@ -7,12 +7,12 @@ docs/internals.md §3), the toolchain flags and the QEMU/GDB settings.
 
 from __future__ import annotations
 
-import struct
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
-from l4gdb.kernel.abi import ArchInfo, Trap
-from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+from l4gdb.guesttimer import BlockGuestTimer, CounterTrapGlue
+from l4gdb.kernel.abi import ArchInfo
+from l4gdb.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
 
 from .mmu import ArmPageTables
 
@@ -22,6 +22,7 @@ GUEST = HERE / "guest"
 
 USER_REGS = tuple(f"r{i}" for i in range(13)) + ("sp", "lr", "pc", "cpsr")
 USR_MODE = 0x10
+FPU_AREA_SIZE = 32 * 8 + 8        # kernel.S's lazy switch: d0-d31, FPSCR (8-byte padded)
 
 ARM_INFO = ArchInfo(
     name=ARCH,
@@ -34,6 +35,7 @@ ARM_INFO = ArchInfo(
     flags_user_mask=0xF80F0220,   # NZCVQ, GE, E and T: what user mode may set
     syscall_arg_regs=("r0", "r1", "r2", "r3", "r4", "r5", "r6"),
     syscall_result_regs=("r0", "r1", "r2", "r3", "r4", "r5", "r6"),
+    fpu_area_size=FPU_AREA_SIZE,
 )
 
 # Entry kinds written by guest/kernel.S.
@@ -53,69 +55,21 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
 
 
 ENTRY_COUNTER_WORD = 22          # kernel.S: CNTVCT at entry, words 22..23 of the entry block
-
-
-class ArmTrapGlue(BlockTrapGlue):
-    """The shared codec, plus the virtual counter the stub stores at every entry."""
-
-    def decode(self, block: bytes) -> Trap | None:
-        trap = super().decode(block)
-        if trap is not None and len(block) >= (ENTRY_COUNTER_WORD + 2) * 4:
-            lo, hi = struct.unpack_from("<II", block, ENTRY_COUNTER_WORD * 4)
-            trap.detail["counter"] = lo | hi << 32
-        return trap
-
-
-# The stub's timer block (kernel.S l4k_timer_block), byte offsets.
-TB_TICK, TB_ARM, TB_FREQ, TB_OPS, TB_UNMASK, TB_MASK, TB_SKIP = 0, 4, 8, 12, 16, 24, 32
+# The guest timer (kernel.S l4k_timer_block, the shared layout of l4gdb.guesttimer):
+# the generic timer's virtual channel (CNTV) as the kernel's tick, GICv2 lines.
 TICK_IRQ = 27                     # the virtual timer's PPI on virt (GICv2)
 DEFAULT_FREQ = 62_500_000         # QEMU's generic timer (if the stub's word is 0)
+IRQ_LINES = range(64)             # SystemBase: SGIs, PPIs and the first 32 SPIs
 
 
-class ArmGuestTimer:
-    """The generic timer's virtual channel (CNTV) as the kernel's tick, GICv2 lines."""
-
-    tick_irq = TICK_IRQ
-
-    def __init__(self, block_addr: int, idle_pc: int) -> None:
-        self.block_addr = block_addr
-        self.idle_pc = idle_pc
-        self.freq = DEFAULT_FREQ
-
-    def start(self, read, tick_us: int) -> list[tuple[int, bytes]]:
-        freq = struct.unpack("<I", bytes(read(self.block_addr + TB_FREQ, 4)))[0]
-        self.freq = freq or DEFAULT_FREQ
-        ticks = max(1, self.freq * tick_us // 1_000_000)
-        return [(self.block_addr, struct.pack("<II", ticks, 1))]
-
-    def time_us(self, trap: Trap) -> int | None:
-        counter = trap.detail.get("counter")
-        return None if counter is None else counter * 1_000_000 // self.freq
-
-    def irq_writes(self, unmask: list[int], mask: list[int]) -> list[tuple[int, bytes]]:
-        def bits(irqs: list[int]) -> tuple[int, int]:
-            words = [0, 0]
-            for irq in irqs:
-                if 0 <= irq < 64:
-                    words[irq >> 5] |= 1 << (irq & 31)
-            return words[0], words[1]
-        return [(self.block_addr + TB_OPS, struct.pack("<5I", 1, *bits(unmask), *bits(mask)))]
-
-    def skip_write(self, ticks: int) -> tuple[int, bytes]:
-        return (self.block_addr + TB_SKIP, struct.pack("<I", max(0, min(ticks, 0xFFFFFFFF))))
-
-    def valid_irqs(self) -> range:
-        return range(64)           # SystemBase: SGIs, PPIs and the first 32 SPIs
-
-
-def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
+def make_glue(symbols: dict[str, int]) -> CounterTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
     low = symbols.get("l4k_vectors", symbols.get("_start", 0))
     if symbols.get("l4k_text_end", low) > low + 0x1000:
         # mmu.py maps exactly one text page user read/execute (the preemption gate).
         raise ValueError("arm kernel text exceeds its page: the preemption gate may be "
                          "unreachable from user mode")
-    return ArmTrapGlue(
+    return CounterTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
@@ -129,6 +83,8 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
         sanitize=_user_safe,
         data_fault_access=lambda fsr: 2 if fsr & DFSR_WNR else 4,
         exception_number=lambda insn: EXC_UNDEFINED,   # the word itself is in detail
+        fpu_next_addr=symbols.get("l4k_fpu_next"),
+        counter_offset=ENTRY_COUNTER_WORD * 4,
     )
 
 
@@ -139,10 +95,18 @@ def _page_tables(layout: dict[str, int]) -> ArmPageTables:
                          kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
-def _guest_timer(symbols: dict[str, int]) -> ArmGuestTimer | None:
+def _guest_timer(symbols: dict[str, int]) -> BlockGuestTimer | None:
     if "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
         return None
-    return ArmGuestTimer(symbols["l4k_timer_block"], symbols["l4k_idle"])
+    return BlockGuestTimer(tick_irq=TICK_IRQ, block_addr=symbols["l4k_timer_block"],
+                           idle_pc=symbols["l4k_idle"], default_freq=DEFAULT_FREQ,
+                           lines=IRQ_LINES)
+
+
+def _linux_abi():
+    # the generated tables (scripts/gen-linux-abi), imported only when Wombat runs
+    from .linux_abi import ABI
+    return ABI
 
 
 plugin = ArchPlugin(Arch(
@@ -168,5 +132,6 @@ plugin = ArchPlugin(Arch(
     trap_glue=make_glue,
     page_tables=_page_tables,
     guest_timer=_guest_timer,
+    linux_abi=_linux_abi,
 ))
 globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

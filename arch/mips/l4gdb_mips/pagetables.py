@@ -23,7 +23,8 @@ which is therefore the kernel window: every table update and every UTCB or
 string-copy write goes to ``kernel_address(pa) = pa + 0x80000000``. User
 code sees kuseg only (0..2 GiB); the first 128 KiB of it (the kernel image's
 alias, where wired TLB entry 0 maps the preemption gate for every ASID) are
-never mapped for users.
+never mapped for users, nor is the top 8 KiB of kuseg (``DEVICE_PAIR``: a
+wired TLB pair that shows the ISA I/O page to user-level drivers).
 
 The TLB has no execute permission and no write-only pages: a valid entry is
 readable and executable, a dirty one writable too.
@@ -38,6 +39,7 @@ USER_TOP = 0x8000_0000            # kuseg
 DIR_USER_ENTRIES = USER_TOP >> 22
 STALE_WORD = 1023
 ASIDS = 255                       # 1..255; 0 is the boot (flat) ASID
+DEVICE_PAIR = 0x7FFF_E000         # kernel.S's wired device entry (l4/arch/device.h)
 
 PTE_G = 0x1
 PTE_V = 0x2
@@ -81,7 +83,7 @@ class MipsPageTables(PageTableBuilder):
                  kernel_image: tuple[int, int]) -> None:
         super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
-        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
+        self.kernel_areas = (kernel_image, (DEVICE_PAIR, 1 << 32))
         self._dirs: dict[int, dict[int, int]] = {}     # directory -> {index: table}
         self._tables: dict[int, list[int]] = {}        # table -> 1024 entries
         self._asid: dict[int, int] = {}                # directory -> ASID

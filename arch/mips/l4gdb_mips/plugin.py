@@ -20,8 +20,9 @@ import os
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
+from l4gdb.guesttimer import BlockGuestTimer, CounterTrapGlue
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+from l4gdb.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
 
 from .pagetables import MipsPageTables
 
@@ -37,7 +38,9 @@ ABI_NAMES = ("zero", "at", "v0", "v1", "a0", "a1", "a2", "a3",
              "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7",
              "t8", "t9", "k0", "k1", "gp", "sp", "fp", "ra")
 
-STATUS_UM = 0x10                  # KSU = user; EXL, ERL, IE clear: what user mode sees
+STATUS_CU1 = 0x20000000           # the FPU, usable by Linux hard-float programs (FR = 0)
+STATUS_UM = STATUS_CU1 | 0x10     # KSU = user; EXL, ERL, IE clear: what user mode sees
+FPU_AREA_SIZE = 33 * 4 + 4        # kernel.S's lazy switch: f0..f31, FCSR (8-byte padded)
 SYSCALL_REGS = ("r4", "r5", "r6", "r7", "r8", "r9", "r10")     # a0-a3, t0-t2
 NUMBER_REG = "r2"                 # v0
 
@@ -52,6 +55,7 @@ MIPS_INFO = ArchInfo(
     flags_user_mask=0,            # Status is the kernel's: a user changes no bit of it
     syscall_arg_regs=SYSCALL_REGS,
     syscall_result_regs=SYSCALL_REGS,
+    fpu_area_size=FPU_AREA_SIZE,
 )
 
 # Entry kinds written by guest/kernel.S.
@@ -63,6 +67,13 @@ KSEG_MASK = 0x1FFFFFFF            # kseg0 address -> physical (= its kuseg alias
 GATE_PAGE = 0x00010000            # the gate's page, user-reachable at this alias (kernel.ld)
 FLAT_ENV = "L4GDB_MIPS_FLAT"      # "1": no page tables (the flat world)
 EXC_MOD, EXC_TLBS, EXC_ADES = 1, 3, 5
+# The guest timer (kernel.S): CP0 Count/Compare on interrupt IP7. Interrupts 0..7
+# are the Cause.IP lines, 16..31 the lines of the PIIX4's i8259s (behind IP2).
+# QEMU's 24Kf counts at half the 320 MHz Malta CPU clock.
+TICK_IRQ = 7
+IRQ_LINES = range(32)
+COUNT_HZ = 160_000_000
+ENTRY_COUNTER_OFFSET = 42 * 4     # the 64-bit counter in the entry block
 
 
 def exc_code(cause: int) -> int:
@@ -82,14 +93,14 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
     return regs
 
 
-def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
+def make_glue(symbols: dict[str, int]) -> CounterTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
     gate = symbols["l4k_preempt_gate"] & KSEG_MASK
     if gate != GATE_PAGE:
         # kernel.S wires exactly that page into every address space.
         raise ValueError(f"mips preemption gate at {gate:#x}, not at page {GATE_PAGE:#x}: "
                          "unreachable from user mode")
-    return BlockTrapGlue(
+    return CounterTrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         # The host reads and writes the blocks at their kseg0 address while the CPU is
@@ -108,7 +119,17 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
         ip_reg="pc",
         sanitize=_user_safe,
         data_fault_access=_fault_access,
+        fpu_next_addr=symbols.get("l4k_fpu_next"),
+        counter_offset=ENTRY_COUNTER_OFFSET if "l4k_timer_block" in symbols else 0,
     )
+
+
+def _guest_timer(symbols: dict[str, int]) -> BlockGuestTimer | None:
+    if "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
+        return None
+    return BlockGuestTimer(tick_irq=TICK_IRQ, block_addr=symbols["l4k_timer_block"],
+                           idle_pc=symbols["l4k_idle"], default_freq=COUNT_HZ,
+                           lines=IRQ_LINES)
 
 
 def target_xml() -> bytes:
@@ -166,6 +187,12 @@ def _page_tables(layout: dict[str, int]) -> MipsPageTables | None:
                           kernel_image=(layout["kernel_low"], layout["kernel_high"]))
 
 
+def _linux_abi():
+    # the generated tables (scripts/gen-linux-abi), imported only when Wombat runs
+    from .linux_abi import ABI
+    return ABI
+
+
 plugin = ArchPlugin(Arch(
     info=MIPS_INFO,
     # QEMU 7.2 cannot take the CPU from a -readconfig file.
@@ -174,9 +201,13 @@ plugin = ArchPlugin(Arch(
     gdb=GdbSetup("mips:isa32r2", ("set endian little", "set mips abi o32")),
     toolchain=guest_toolchain(
         ARCH, GUEST, "mipsel-unknown-none-elf",
+        # -msoft-float: L4 programs have no FPU save area (the kernel switches FPU
+        # state only for threads with one: Linux programs).
         ("-march=mips32r2", "-msoft-float", "-mno-abicalls", "-fno-pic", "-G0"), "EM_MIPS"),
     memory_layout=memory_layout,
     trap_glue=make_glue,
     page_tables=_page_tables,
+    guest_timer=_guest_timer,
+    linux_abi=_linux_abi,
 ))
 globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

@@ -32,7 +32,10 @@ page mapped for reading is executable without another fault.
 
 Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
 ``pt_pool_high``) that sigma0 never hands out; freed tables are cleared
-through the write list before reuse.
+through the write list before reuse. A freed directory keeps its kernel part
+(the window and the image's page table) and serves only as a directory
+again: the CPU may still run on it until the next CR3 load, which comes after
+the copy records that clear its user part.
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class X86PageTables(PageTableBuilder):
         self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
         self._pd: dict[int, dict[int, int]] = {}   # root -> {PDE index: page table}
         self._pt: dict[int, list[int]] = {}        # page table -> 1024 entries
+        self._free_dirs: list[tuple[int, int | None]] = []   # directory, its image table
 
     # --- memory -------------------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
@@ -96,6 +100,10 @@ class X86PageTables(PageTableBuilder):
 
     # --- spaces ---------------------------------------------------------------
     def new_root(self) -> int:
+        if self._free_dirs:
+            root, image_table = self._free_dirs.pop()
+            self._pd[root] = {} if image_table is None else {self._image_pde(): image_table}
+            return root
         if self._pages_left() < 2:
             return 0                      # the directory and the image's table
         root = self._page()
@@ -112,14 +120,26 @@ class X86PageTables(PageTableBuilder):
         tables = self._pd.pop(root, None)
         if tables is None:
             return
+        image_table = tables.pop(self._image_pde(), None)
         for index, table in tables.items():
             self._clear(table, self._pt.pop(table))
             self._put(root + 4 * index, 0)
             self._free_pages.append(table)
-        first = USER_TOP >> 22
-        for i in range(self.window_size >> 22):
-            self._put(root + 4 * (first + i), 0)
-        self._free_pages.append(root)
+        if image_table is not None:    # user pages beside the image go, the image stays
+            entries = self._pt[image_table]
+            image = self._image_ptes()
+            for i, e in enumerate(entries):
+                if e and i not in image:
+                    entries[i] = 0
+                    self._put(image_table + 4 * i, 0)
+        self._free_dirs.append((root, image_table))
+
+    def _image_pde(self) -> int:
+        return self.kernel_image[0] >> 22
+
+    def _image_ptes(self) -> set[int]:
+        lo, hi = self.kernel_image
+        return {(va >> 12) & 0x3FF for va in range(lo & ~0xFFF, hi, PAGE)}
 
     def _table(self, root: int, vaddr: int, create: bool) -> int | None:
         tables = self._pd[root]

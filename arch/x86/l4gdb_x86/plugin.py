@@ -10,9 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
+from l4gdb.guesttimer import BlockGuestTimer
 from l4gdb.kernel.abi import ArchInfo
 from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
+from .gdt import X86TrapGlue
 from .paging import USER_PAGES, X86PageTables
 
 ARCH = "x86"
@@ -35,6 +37,7 @@ USER_SEGMENTS = {"cs": USER_CS, "ss": USER_DS, "ds": USER_DS, "es": USER_DS, "fs
 EFLAGS_IF = 0x200
 EFLAGS_FIXED = 0x2                # bit 1 always reads as one
 EFLAGS_USER = 0x0CD5              # CF PF AF ZF SF DF OF: what user code may set
+FXSAVE_SIZE = 512                 # kernel.S's lazy FPU switch: one fxsave area (16-aligned)
 
 X86_INFO = ArchInfo(
     name=ARCH,
@@ -47,6 +50,7 @@ X86_INFO = ArchInfo(
     flags_user_mask=EFLAGS_USER,
     syscall_arg_regs=SYSCALL_REGS,
     syscall_result_regs=SYSCALL_REGS,
+    fpu_area_size=FXSAVE_SIZE,
 )
 
 # Entry kinds written by guest/kernel.S. A page fault is always kind 4; the error
@@ -58,6 +62,11 @@ PREEMPT_NUMBER = 0x7F             # int $0xff at l4k_preempt_gate
 PF_WRITE = 1 << 1                 # page-fault error code bits
 PF_FETCH = 1 << 4                 # set by kernel.S for a fault at eip (no NX: the CPU doesn't)
 KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, in every space (kernel.S, paging.py)
+# The guest timer (kernel.S): PIT channel 0 on 8259 line 0; lines 0..15 of the two
+# 8259s. The counter is in PIT input clocks.
+TICK_IRQ = 0
+PIT_HZ = 1_193_182
+ENTRY_COUNTER_OFFSET = 22 * 4
 
 
 def _user_safe(regs: dict[str, int]) -> dict[str, int]:
@@ -84,7 +93,7 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
                 raise ValueError(f"x86 kernel image: {name} is not on a user page")
         if symbols["l4k_user_end"] != user[1]:
             raise ValueError("x86 kernel image: the user pages are not the image's first two")
-    return BlockTrapGlue(
+    return X86TrapGlue(
         regs=USER_REGS, word_size=4, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
@@ -97,7 +106,18 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
         ip_reg="eip",
         sanitize=_user_safe,
         data_fault_access=_fault_access,
+        fpu_next_addr=symbols.get("l4k_fpu_next"),
+        gdt_addr=symbols.get("l4k_gdt", 0),
+        utcb_slot=symbols.get("l4k_user_tls", 0),
+        counter_offset=ENTRY_COUNTER_OFFSET if "l4k_timer_block" in symbols else 0,
     )
+
+
+def _guest_timer(symbols: dict[str, int]) -> BlockGuestTimer | None:
+    if "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
+        return None
+    return BlockGuestTimer(tick_irq=TICK_IRQ, block_addr=symbols["l4k_timer_block"],
+                           idle_pc=symbols["l4k_idle"], default_freq=PIT_HZ, lines=range(16))
 
 
 def _page_tables(layout: dict[str, int]) -> X86PageTables:
@@ -105,6 +125,12 @@ def _page_tables(layout: dict[str, int]) -> X86PageTables:
                          window=layout["kernel_window"],
                          kernel_image=(layout["kernel_low"], layout["kernel_high"]),
                          window_size=layout["pt_pool_high"])
+
+
+def _linux_abi():
+    # the generated tables (scripts/gen-linux-abi), imported only when Wombat runs
+    from .linux_abi import ABI
+    return ABI
 
 
 plugin = ArchPlugin(Arch(
@@ -116,7 +142,8 @@ plugin = ArchPlugin(Arch(
     gdb=GdbSetup("i386"),
     toolchain=guest_toolchain(
         ARCH, GUEST, "i686-unknown-none-elf",
-        # No x87/MMX/SSE code: the kernel does not switch FPU state between threads.
+        # No x87/MMX/SSE code: L4 programs have no FPU save area (the kernel
+        # switches FPU state only for threads with one: Linux programs).
         ("-march=i686", "-mno-sse", "-mno-mmx", "-mno-80387", "-fomit-frame-pointer",
          "-fno-pic"),
         "EM_386", ldflags=("-m", "elf_i386")),
@@ -133,5 +160,7 @@ plugin = ArchPlugin(Arch(
     },
     trap_glue=make_glue,
     page_tables=_page_tables,
+    guest_timer=_guest_timer,
+    linux_abi=_linux_abi,
 ))
 globals().update(plugin.hookimpls())   # the module is the plugin (entry point)

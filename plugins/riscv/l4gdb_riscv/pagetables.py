@@ -5,9 +5,11 @@ stays clear): the kernel reaches every physical address as itself, so there
 is no kernel window (``kernel_address(pa) = pa``) and the kernel image is not
 mapped in user spaces at all -- except the preemption gate's page, user
 execute-only at its physical address in every space (the host points a
-user-mode CPU at it). The return path loads ``satp`` (mode | root >> 12) from
-the exit block's ``space_root`` (the root table's physical address) when it
-is non-zero, then ``sfence.vma``.
+user-mode CPU at it). Every space also maps the goldfish RTC's page (the
+device user-level drivers program: l4/arch/device.h) read-write at its
+physical address; users can map nothing over either. The return path loads
+``satp`` (mode | root >> 12) from the exit block's ``space_root`` (the root
+table's physical address) when it is non-zero, then ``sfence.vma``.
 
 Format (the privileged spec's): tables of one 4 KiB page, 1024 4-byte entries
 (Sv32, 2 levels of 10 bits) or 512 8-byte entries (Sv39, 3 levels of 9 bits);
@@ -67,14 +69,17 @@ class RiscvPageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for Sv32 (``xlen`` 32) or Sv39 (64)."""
 
     def __init__(self, xlen: int, pool: tuple[int, int], kernel_image: tuple[int, int],
-                 gate_page: int) -> None:
+                 gate_page: int, device_page: int | None = None) -> None:
         super().__init__(pool, kernel_image, entry_size=xlen // 8)
         self.xlen = xlen
         self.pte_size = xlen // 8
         self.levels, self.vpn_bits = (2, 10) if xlen == 32 else (3, 9)
         self.va_top = self.user_top = 1 << (12 + self.levels * self.vpn_bits)  # 4 / 256 GiB
         self.gate_page = gate_page
+        self.device_page = device_page
         self.kernel_areas = (kernel_image, (self.va_top, 1 << xlen))
+        if device_page is not None:
+            self.kernel_areas += ((device_page, device_page + 0x1000),)
         self._tables: dict[int, dict[int, int]] = {}   # table -> {index: entry}
         self._children: dict[int, dict[int, int]] = {}  # table -> {index: next table}
         self._roots: set[int] = set()
@@ -91,11 +96,13 @@ class RiscvPageTables(PageTableBuilder):
         return table
 
     def new_root(self) -> int:
-        if self._pages_left() < self.levels:
-            return 0                      # the root and the gate page's tables
+        if self._pages_left() < 2 * self.levels - 1:
+            return 0                      # the root, the gate's and the device's tables
         root = self._new_table()
         self._roots.add(root)
         self._set(root, self.gate_page, pte(self.gate_page, 1))   # user execute-only
+        if self.device_page is not None:
+            self._set(root, self.device_page, pte(self.device_page, 6))   # read-write
         return root
 
     def _free_table(self, table: int, level: int) -> None:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
+from l4gdb.guesttimer import BlockGuestTimer, CounterTrapGlue
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+from l4gdb.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
 
 from .pagetables import RiscvPageTables
 
@@ -53,6 +54,17 @@ PREEMPT_NUMBER = 0xFFF            # a7 of the ecall at l4k_preempt_gate
 MCAUSE_STORE_FAULTS = (6, 7, 15)  # store misaligned, store access fault, store page fault
 EXIT_BLOCK_SIZE = 1536            # XB_SIZE in guest/kernel.S, both widths
 GATE_PAGE = 0x8000F000            # guest/kernel.ld: the image's last page
+# The guest timer (guest/kernel.S): the CLINT's mtimecmp, machine timer interrupt
+# (mcause 7); lines are the mcause interrupt codes. The stub stores mtime at every
+# entry in word 39: all of it on RV64, its low half on RV32 (the glue counts the
+# wraps, every 429 s at 10 MHz; the stub then absorbs at most 100 s of ticks).
+# Lines 32..63 are the PLIC's sources 0..31 (machine external interrupt, mcause 11).
+TICK_IRQ = 7
+IRQ_LINES = range(64)
+DEVICE_PAGE = 0x00101000          # the goldfish RTC, mapped in every space (l4/arch/device.h)
+MTIME_HZ = 10_000_000
+ENTRY_COUNTER_WORD = 39
+RV32_MAX_SKIP = 10_000
 
 
 @dataclass(frozen=True)
@@ -113,14 +125,15 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
     return regs
 
 
-def make_glue(symbols: dict[str, int], arch: str = "riscv") -> BlockTrapGlue:
+def make_glue(symbols: dict[str, int], arch: str = "riscv") -> CounterTrapGlue:
     require_symbols(arch, symbols, STUB_SYMBOLS)
     if symbols["l4k_preempt_gate"] & ~0xFFF != GATE_PAGE:
         # pagetables.py maps exactly this page for user code in every space
         raise ValueError(f"{arch} kernel image: l4k_preempt_gate is not on the gate page "
                          f"{GATE_PAGE:#x}")
-    return BlockTrapGlue(
-        regs=USER_REGS, word_size=VARIANTS[arch].word_size, kinds=KINDS,
+    ws = VARIANTS[arch].word_size
+    return CounterTrapGlue(
+        regs=USER_REGS, word_size=ws, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
         exit_block_addr=symbols["l4k_exit_block"],
@@ -133,7 +146,18 @@ def make_glue(symbols: dict[str, int], arch: str = "riscv") -> BlockTrapGlue:
         sanitize=_user_safe,
         data_fault_access=_fault_access,
         exit_block_max=EXIT_BLOCK_SIZE,
+        counter_offset=ENTRY_COUNTER_WORD * ws if "l4k_timer_block" in symbols else 0,
+        counter_size=ws,
     )
+
+
+def _guest_timer(symbols: dict[str, int], arch: str) -> BlockGuestTimer | None:
+    if "l4k_timer_block" not in symbols or "l4k_idle" not in symbols:
+        return None
+    wide = VARIANTS[arch].word_size == 8
+    return BlockGuestTimer(tick_irq=TICK_IRQ, block_addr=symbols["l4k_timer_block"],
+                           idle_pc=symbols["l4k_idle"], default_freq=MTIME_HZ,
+                           lines=IRQ_LINES, max_skip=0xFFFFFFFF if wide else RV32_MAX_SKIP)
 
 
 # Physical addresses (the root task's space maps them 1:1); the same for both
@@ -147,6 +171,7 @@ MEMORY_LAYOUT = {
     "free_low": 0x80800000,
     "pt_pool_low": 0x87000000, "pt_pool_high": 0x88000000,
     "gate_page": GATE_PAGE,
+    "device_page": DEVICE_PAGE,
 }
 
 
@@ -169,10 +194,11 @@ def _arch(v: Variant) -> Arch:
             "EM_RISCV"),
         memory_layout=MEMORY_LAYOUT,
         trap_glue=lambda symbols: make_glue(symbols, v.arch),
+        guest_timer=lambda symbols: _guest_timer(symbols, v.arch),
         page_tables=lambda layout: RiscvPageTables(
             v.xlen, pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
             kernel_image=(layout["kernel_low"], layout["kernel_high"]),
-            gate_page=layout["gate_page"]),
+            gate_page=layout["gate_page"], device_page=layout["device_page"]),
     )
 
 

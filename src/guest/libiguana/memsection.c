@@ -53,3 +53,26 @@ int memsection_delete(memsection_ref_t ms)
     L4_Word_t in[1] = { ms };
     return iguana_call(MS, 3, 1, in, 0, 0);
 }
+
+memsection_ref_t memsection_create_user(uintptr_t size, uintptr_t *base)
+{
+    return pd_create_memsection_full(pd_myself(), size, 0, IGUANA_MS_USER, 0, 0, base);
+}
+
+memsection_ref_t memsection_create_with_pools(uintptr_t size, uintptr_t *base,
+                                              physpool_ref_t physpool, virtpool_ref_t virtpool)
+{
+    return pd_create_memsection_full(pd_myself(), size, 0, 0, physpool, virtpool, base);
+}
+
+int memsection_map(memsection_ref_t ms, uintptr_t offset, physmem_ref_t physmem)
+{
+    L4_Word_t in[3] = { ms, offset, physmem };
+    return iguana_call(MS, 5, 3, in, 0, 0);
+}
+
+int memsection_unmap(memsection_ref_t ms, uintptr_t offset, uintptr_t size)
+{
+    L4_Word_t in[3] = { ms, offset, size };
+    return iguana_call(MS, 6, 3, in, 0, 0);
+}

@@ -25,11 +25,11 @@ int pd_delete(pd_ref_t pd)
     return iguana_call(PD, 11, 1, in, 0, 0);
 }
 
-static memsection_ref_t create_ms(pd_ref_t pd, uintptr_t size, uintptr_t base, int flags,
-                                  uintptr_t *got)
+memsection_ref_t pd_create_memsection_full(pd_ref_t pd, uintptr_t size, uintptr_t base, int flags,
+                                           physpool_ref_t pp, virtpool_ref_t vp, uintptr_t *got)
 {
-    L4_Word_t in[4] = { pd, size, base, flags }, out[2];
-    if (iguana_call(PD, 1, 4, in, 2, out))
+    L4_Word_t in[6] = { pd, size, base, (L4_Word_t)flags, pp, vp }, out[2];
+    if (iguana_call(PD, 1, 6, in, 2, out))
         return 0;
     if (got)
         *got = out[1];
@@ -38,12 +38,12 @@ static memsection_ref_t create_ms(pd_ref_t pd, uintptr_t size, uintptr_t base, i
 
 memsection_ref_t pd_create_memsection(pd_ref_t pd, uintptr_t size, uintptr_t *base)
 {
-    return create_ms(pd, size, 0, 0, base);
+    return pd_create_memsection_full(pd, size, 0, 0, 0, 0, base);
 }
 
 memsection_ref_t pd_create_memsection_fixed(pd_ref_t pd, uintptr_t size, uintptr_t base)
 {
-    return create_ms(pd, size, base, 1, 0);
+    return pd_create_memsection_full(pd, size, base, IGUANA_MS_FIXED, 0, 0, 0);
 }
 
 thread_ref_t pd_create_thread_with_priority(pd_ref_t pd, int priority, L4_ThreadId_t *thrd)
@@ -83,4 +83,16 @@ clist_ref_t pd_default_clist(void)
 {
     L4_Word_t out[1];
     return iguana_call(PD, 40, 0, 0, 1, out) ? 0 : out[0];
+}
+
+int pd_attach(pd_ref_t pd, memsection_ref_t ms, int rwx)
+{
+    L4_Word_t in[3] = { pd, ms, (L4_Word_t)rwx };
+    return iguana_call(PD, 12, 3, in, 0, 0);
+}
+
+int pd_detach(pd_ref_t pd, memsection_ref_t ms)
+{
+    L4_Word_t in[2] = { pd, ms };
+    return iguana_call(PD, 13, 2, in, 0, 0);
 }

@@ -47,3 +47,19 @@ int thread_delete(L4_ThreadId_t tid)
     L4_Word_t in[1] = { ref };
     return iguana_call(TH, 3, 1, in, 0, 0);
 }
+
+L4_ThreadId_t thread_create_in(pd_ref_t pd, void (*fn)(void), int prio, thread_ref_t *ref)
+{
+    uintptr_t base = 0;
+    L4_ThreadId_t tid = L4_nilthread;
+    if (pd_create_memsection(pd, IGUANA_STACK_SIZE, &base) == 0)
+        return L4_nilthread;
+    thread_ref_t t = pd_create_thread_with_priority(pd, prio, &tid);
+    if (t == 0)
+        return L4_nilthread;
+    if (thread_start(t, (uintptr_t)fn, base + IGUANA_STACK_SIZE - 16) != 0)
+        return L4_nilthread;
+    if (ref)
+        *ref = t;
+    return tid;
+}

@@ -18,11 +18,11 @@ master capability in its default clist.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from l4gdb.kernel.kip import USER_BASE
+from l4gdb.kernel.mapping import Node
 from l4gdb.kernel.thread import State, Tcb
 from l4gdb.kernel.types import (
     MAP_ITEM_TYPE,
@@ -34,37 +34,28 @@ from l4gdb.kernel.types import (
     kernel_label,
 )
 
+from .errors import Fail as _Fail
+from .errors import IguanaError
+
 if TYPE_CHECKING:
     from l4gdb.kernel.kernel import Kernel
     from l4gdb.kernel.space import Space
+
+__all__ = ["IguanaError", "IguanaServer", "install"]
 
 IGUANA_THREAD_NO = USER_BASE + 1        # between sigma0 (UserBase) and the root task (+2)
 FIRST_THREAD_NO = USER_BASE + 160       # threads Iguana creates
 IID_EX, IID_PD, IID_EAS, IID_THREAD = 21, 22, 23, 24
 IID_HARDWARE, IID_MEMSECTION, IID_SESSION = 25, 26, 27
-IID_CLIST = 33
+IID_PHYSPOOL, IID_PHYSMEM, IID_CLIST = 30, 31, 33
 PAGE_LOG2 = 12
 PAGE = 1 << PAGE_LOG2
 VIRT_POOL = (0x1000_0000, 0x3000_0000)   # where memsections get their addresses
 OBJREF_BASE = 0xA000_0000                # opaque references of non-memsection objects
 RWX = 7
-
-
-class IguanaError(enum.IntEnum):
-    """Reply labels (magpie: the label is the exception code)."""
-
-    OK = 0
-    EPERM = 1          # no capability for the object in the caller's clists
-    ENOENT = 2         # no such object (bad or deleted reference)
-    ENOMEM = 3         # no memory, virtual space or thread numbers left
-    EINVAL = 4         # a bad argument (overlap, alignment, deleting the initial PD ...)
-    ENOSYS = 5         # a method this server does not implement (yet)
-
-
-class _Fail(Exception):
-    def __init__(self, err: IguanaError) -> None:
-        super().__init__(err.name)
-        self.err = err
+W = 2
+MS_FIXED = 0x1                           # create_memsection flags: at the given base
+MS_USER = 0x10                           # OKL4's MEM_USER: no backing until mapped/backed
 
 
 @dataclass(eq=False)
@@ -82,9 +73,15 @@ class Memsection:
     base: int
     size: int
     owner: Pd
-    frames: list[int] = field(default_factory=list)
+    frames: list[int | None] = field(default_factory=list)   # None: not backed (yet)
     server: int = NILTHREAD  # L4 id of the registered server thread
     fixed: bool = False
+    kind: str = "normal"     # normal (frames of its physpool), user (physmem), device
+    physpool: Any = None     # where a normal memsection's frames came from
+    attributes: int = 0      # hardware_back_memsection's cache attributes
+
+    def pages(self) -> range:
+        return range(self.base, self.base + self.size, PAGE)
 
 
 @dataclass(eq=False)
@@ -95,6 +92,8 @@ class IgThread:
     tcb: Tcb
     priority: int
     started: bool = False
+    fault: tuple[int, int] | None = None   # (address, access) of a fault Iguana refused
+    eas: Any = None          # the external address space it runs in (eas_create_thread)
 
 
 @dataclass(eq=False)
@@ -119,6 +118,10 @@ class Pd:
     memsections: list[Memsection] = field(default_factory=list)
     threads: list[IgThread] = field(default_factory=list)
     sessions: list[Session] = field(default_factory=list)
+    attached: dict[Memsection, int] = field(default_factory=dict)  # pd_attach: ms -> rwx
+    eases: list[Any] = field(default_factory=list)
+    name: str = ""
+    host: bool = False           # a host server's PD (register_host_server)
     deleted: bool = False
 
 
@@ -131,6 +134,10 @@ class IguanaServer:
         self.initial: Pd | None = None
         self.objects: dict[int, Any] = {}
         self.memsections: list[Memsection] = []
+        self.physpool: Any = None        # the default pools (pools.py)
+        self.virtpool: Any = None
+        self.hardware: Any = None        # the hardware object (hardware.py)
+        self._devices: Space | None = None   # mapping roots of device memory
         self._next_ref = OBJREF_BASE
         self._seed = 0x2545F491
 
@@ -149,9 +156,17 @@ class IguanaServer:
         self.tcb = t
         root = kernel.root
         assert root is not None, "install Iguana after the kernel booted"
+        from . import hardware, pools
+
         pd = self._new_pd(None, root.space, eager=True)
+        pd.name = "initial"
         self.initial = pd
         self._add_thread_obj(pd, root, root.priority, started=True)
+        self.physpool, self.virtpool = pools.default_pools(self)
+        self.hardware = hardware.Hardware(self._ref(), self._passwd())
+        for obj in (self.physpool, self.virtpool, self.hardware):
+            self.objects[obj.ref] = obj
+            self._grant(pd, obj)         # the initial PD holds the master caps
         kernel.event("iguana_boot", server=gid, pd=pd.ref)
 
     @property
@@ -237,7 +252,7 @@ class IguanaServer:
         args = list(words[1:1 + tag.u]) + [0] * 8
         iid, method = tag.label >> 6, tag.label & 0x3F
         caller = self.pd_of(sender)
-        fn = _METHODS.get((iid, method))
+        fn = METHODS.get((iid, method))
         if caller is None:
             return self._reply(bits, IguanaError.EPERM)
         if fn is None:
@@ -259,13 +274,23 @@ class IguanaServer:
         return [MsgTag(u=len(outs), label=int(err)).raw(bits), *(o & mask for o in outs)]
 
     # --- paging ------------------------------------------------------------------------
+    def rights_of(self, pd: Pd, ms: Memsection) -> int:
+        """The rights pd has on ms: all for its owner, the attached ones otherwise."""
+        return RWX if ms.owner is pd else pd.attached.get(ms, 0)
+
     def _page_fault(self, k: Kernel, sender: Tcb, addr: int, access: int) -> list[int] | None:
         page = addr & ~(PAGE - 1)
         pd = self.pd_of(sender)
         ms = self.memsection_at(addr)
-        if pd is not None and ms is not None and ms.owner is pd:
-            pa = ms.frames[(page - ms.base) >> PAGE_LOG2]
-            return self._map_reply(k.bits, page, pa)
+        if pd is not None and ms is not None:
+            rights = self.rights_of(pd, ms)
+            frame = ms.frames[(page - ms.base) >> PAGE_LOG2]
+            if rights and not access & ~rights and frame is not None:
+                return self._resolve(k, pd, page, frame, rights)
+            why = ("not attached to its PD" if not rights else "not backed"
+                   if frame is None and not access & ~rights
+                   else f"attached {_rwx(rights)}")
+            return self._refuse(k, sender, pd, addr, access, ms, why)
         init = self.initial
         if pd is not None and init is not None and ms is None:
             # The program image: the initial PD's pages, shared with every PD.
@@ -280,26 +305,92 @@ class IguanaServer:
         k.halt(sender, f"iguana: page fault at {addr:#x} outside its memsections")
         return None
 
+    def _resolve(self, k: Kernel, pd: Pd, page: int, frame: int, rights: int) -> list[int]:
+        if self._in_ram(frame):
+            return self._map_reply(k.bits, page, frame, rights)
+        # Device memory is not in the physical space's RAM: map it from the
+        # device space here and let the thread retry (an empty reply).
+        self._map_into(pd.space, page, frame, rights)
+        return [MsgTag(u=0).raw(k.bits)]
+
+    def _refuse(self, k: Kernel, t: Tcb, pd: Pd, addr: int, access: int, ms: Memsection,
+                why: str) -> None:
+        """A fault the memsection does not allow: the pager (Iguana) stops the thread,
+        as OKL4's Iguana does, and says why."""
+        th = self.thread_of(t)
+        if th is not None:
+            th.fault = (addr, access)
+        k.console.write(f"l4gdb: iguana: {_access_name(access)} fault at {addr:#x} by "
+                        f"{k.name_of(t)} of PD {pd.ref:#x} in memsection {ms.ref:#x} "
+                        f"({why}): thread stopped\n")
+        k.event("iguana_fault", thread=t.global_id, pd=pd.ref, memsection=ms.ref, addr=addr,
+                access=access, reason=why)
+        t.halted = True
+        return None
+
     @staticmethod
-    def _map_reply(bits: int, va: int, pa: int) -> list[int]:
+    def _map_reply(bits: int, va: int, pa: int, rights: int = RWX) -> list[int]:
         item = (va & ~0x3FF) | (MAP_ITEM_TYPE << 1)
-        return [MsgTag(u=0, t=2).raw(bits), item, Fpage(pa, PAGE_LOG2, RWX).raw(bits)]
+        return [MsgTag(u=0, t=2).raw(bits), item, Fpage(pa, PAGE_LOG2, rights).raw(bits)]
 
-    def _map_now(self, ms: Memsection, space: Space) -> None:
-        k = self.kernel
-        assert k is not None and self.tcb is not None
-        for i, pa in enumerate(ms.frames):
-            va = ms.base + i * PAGE
-            k.mdb.map_fpage(self.tcb.space, Fpage(pa, PAGE_LOG2, RWX), va, space,
-                            Fpage(va, PAGE_LOG2, RWX), grant=False)
-
-    def _unmap(self, ms: Memsection, space: Space) -> None:
+    def _in_ram(self, pa: int) -> bool:
         k = self.kernel
         assert k is not None
-        for i in range(ms.size >> PAGE_LOG2):
-            node = space.pages.get(ms.base + i * PAGE)
+        return k.mdb.ram[0] <= pa < k.mdb.ram[1]
+
+    def _device_space(self, pa: int) -> Space:
+        """The space holding device pages as mapping roots (RAM roots live in the
+        server's physical space)."""
+        k = self.kernel
+        assert k is not None
+        if self._devices is None or self._devices not in k.spaces:
+            self._devices = k.new_space(privileged=True, host=True)
+        if pa not in self._devices.pages:
+            self._devices.pages[pa] = Node(self._devices, pa, pa, RWX)
+        return self._devices
+
+    def root_node(self, pa: int) -> Node | None:
+        """The mapping root of frame pa, everything mapped from it hangs below."""
+        k = self.kernel
+        assert k is not None and self.tcb is not None
+        if self._in_ram(pa):
+            return self.tcb.space.pages.get(pa)
+        return self._devices.pages.get(pa) if self._devices is not None else None
+
+    def _map_into(self, space: Space, va: int, pa: int, rights: int) -> int:
+        k = self.kernel
+        assert k is not None and self.tcb is not None
+        src = self.tcb.space if self._in_ram(pa) else self._device_space(pa)
+        return k.mdb.map_fpage(src, Fpage(pa, PAGE_LOG2, rights), va, space,
+                               Fpage(va, PAGE_LOG2, rights), grant=False)
+
+    def _map_now(self, ms: Memsection, space: Space, rights: int = RWX) -> None:
+        for va, pa in zip(ms.pages(), ms.frames, strict=True):
+            if pa is not None:
+                self._map_into(space, va, pa, rights)
+
+    def _unmap(self, ms: Memsection, space: Space, lo: int = 0, hi: int | None = None) -> None:
+        k = self.kernel
+        assert k is not None
+        for va in ms.pages()[lo:hi]:
+            node = space.pages.get(va)
             if node is not None:
                 k.mdb.remove_subtree(node)
+
+    def spaces_of(self, ms: Memsection) -> list[Space]:
+        """Every PD space ms can be mapped in: its owner's and those it is attached to."""
+        return [ms.owner.space] + [p.space for p in self._pds() if ms in p.attached]
+
+    def sync(self, ms: Memsection, lo: int = 0, hi: int | None = None) -> None:
+        """New backing of pages [lo, hi): drop old mappings; eager PDs map at once."""
+        for space in self.spaces_of(ms):
+            self._unmap(ms, space, lo, hi)
+        for pd in [ms.owner] + [p for p in self._pds() if ms in p.attached]:
+            if pd.eager:
+                self._map_now(ms, pd.space, self.rights_of(pd, ms))
+
+    def _pds(self) -> list[Pd]:
+        return [o for o in self.objects.values() if isinstance(o, Pd)]
 
     def memsection_at(self, addr: int) -> Memsection | None:
         for ms in self.memsections:
@@ -307,42 +398,10 @@ class IguanaServer:
                 return ms
         return None
 
-    def _alloc_virtual(self, size: int) -> int | None:
-        base = VIRT_POOL[0]
-        for ms in sorted(self.memsections, key=lambda m: m.base):
-            if ms.base >= base + size:
-                break
-            base = max(base, ms.base + ms.size)
-        return base if base + size <= VIRT_POOL[1] else None
-
-    def _alloc_frames(self, n: int) -> list[int] | None:
-        k = self.kernel
-        assert k is not None and self.tcb is not None
-        s0 = k.sigma0.host if k.sigma0 is not None else None
-        if s0 is None:
-            return None
-        frames: list[int] = []
-        for _ in range(n):
-            pa = s0._find_free(PAGE_LOG2)                     # type: ignore[attr-defined]
-            if pa is None:
-                self._free_frames(frames)
-                return None
-            s0.owner[pa] = self.tcb.space.ident               # type: ignore[attr-defined]
-            frames.append(pa)
-        zero = bytes(PAGE)
-        for pa in frames:                                     # memsections start zeroed
-            k.write_memory(k.paging.kernel_address(pa) if k.paging else pa, zero)
-        return frames
-
-    def _free_frames(self, frames: list[int]) -> None:
-        k = self.kernel
-        s0 = k.sigma0.host if k is not None and k.sigma0 is not None else None
-        for pa in frames:
-            s0.owner.pop(pa, None)                            # type: ignore[union-attr]
-
     # --- creation and deletion (used by the methods) ----------------------------------------
-    def create_memsection(self, owner: Pd, size: int, base: int = 0,
-                          fixed: bool = False) -> Memsection:
+    def create_memsection(self, owner: Pd, size: int, base: int = 0, fixed: bool = False,
+                          user: bool = False, physpool: Any = None,
+                          virtpool: Any = None) -> Memsection:
         k = self.kernel
         assert k is not None
         if k.paging is None:
@@ -357,14 +416,21 @@ class IguanaServer:
             if any(base <= va < base + size for va in owner.space.pages) and not owner.eager:
                 raise _Fail(IguanaError.EINVAL)
         else:
-            got = self._alloc_virtual(size)
+            got = (virtpool or self.virtpool).alloc(size, self.memsections)
             if got is None:
                 raise _Fail(IguanaError.ENOMEM)
             base = got
-        frames = self._alloc_frames(size >> PAGE_LOG2)
-        if frames is None:
-            raise _Fail(IguanaError.ENOMEM)
-        ms = Memsection(base, self._passwd(), base, size, owner, frames, fixed=fixed)
+        pool = physpool or self.physpool
+        frames: list[int | None]
+        if user:
+            frames = [None] * (size >> PAGE_LOG2)
+        else:
+            got_frames = pool.alloc_frames(size >> PAGE_LOG2)
+            if got_frames is None:
+                raise _Fail(IguanaError.ENOMEM)
+            frames = list(got_frames)
+        ms = Memsection(base, self._passwd(), base, size, owner, frames, fixed=fixed,
+                        kind="user" if user else "normal", physpool=None if user else pool)
         self.objects[ms.ref] = ms
         self.memsections.append(ms)
         owner.memsections.append(ms)
@@ -374,9 +440,21 @@ class IguanaServer:
         return ms
 
     def delete_memsection(self, ms: Memsection) -> None:
-        self._unmap(ms, ms.owner.space)
-        self._free_frames(ms.frames)
+        k = self.kernel
+        assert k is not None
+        for space in self.spaces_of(ms):
+            self._unmap(ms, space)
+        if ms.kind == "normal":
+            # Its frames go back: nothing mapped from them (an EAS too) survives.
+            for pa in ms.frames:
+                node = self.root_node(pa) if pa is not None else None
+                if node is not None:
+                    for child in list(node.children):
+                        k.mdb.remove_subtree(child)
+            ms.physpool.free_frames([pa for pa in ms.frames if pa is not None])
         ms.frames = []
+        for pd in self._pds():
+            pd.attached.pop(ms, None)
         self.memsections.remove(ms)
         ms.owner.memsections.remove(ms)
         self._forget(ms)
@@ -387,10 +465,11 @@ class IguanaServer:
             if isinstance(c, Clist):
                 c.caps = [cap for cap in c.caps if cap[0] != obj.ref]
 
-    def create_thread(self, pd: Pd, prio: int) -> IgThread:
+    def new_l4_thread(self, space: Space, pager: int, prio: int, utcb: int | None = None,
+                      scheduler: int | None = None) -> Tcb:
+        """An L4 thread in space, activated (its UTCB knows its pager) but not started."""
         k = self.kernel
         assert k is not None and self.tcb is not None
-        space = pd.space
         if space not in k.spaces:                  # its last thread died: set it up again
             k.spaces.append(space)
             space.root = 0
@@ -398,18 +477,27 @@ class IguanaServer:
             raise _Fail(IguanaError.ENOMEM)
         used = {t.utcb_addr for t in space.threads}
         area = space.utcb_area
-        slots = [area.base + i * k.utcb_size for i in range(area.size // k.utcb_size - 1, 0, -1)]
-        utcb = next((s for s in slots if s not in used), None)
+        if utcb is None:
+            slots = [area.base + i * k.utcb_size
+                     for i in range(area.size // k.utcb_size - 1, 0, -1)]
+            utcb = next((s for s in slots if s not in used), None)
+        elif not space.utcb_location_ok(utcb, k.utcb_size) or utcb in used:
+            raise _Fail(IguanaError.EINVAL)
         no = next((n for n in range(FIRST_THREAD_NO, 1 << (k.bits - 14 if k.bits == 32 else 32))
                    if n not in k.threads), None)
         if utcb is None or no is None or not k.back_utcb(space, utcb):
             raise _Fail(IguanaError.ENOMEM)
         gid = ThreadId(no, 1).raw(k.bits)
-        t = k.new_thread(gid, space, scheduler=self.tcb.global_id)
+        t = k.new_thread(gid, space, scheduler=scheduler or self.tcb.global_id)
         t.utcb_addr = utcb
         t.priority = max(0, min(255, prio))
-        k.init_utcb(t, self.tcb.global_id)       # Iguana is its pager
+        k.init_utcb(t, pager)
         t.state = State.INACTIVE
+        return t
+
+    def create_thread(self, pd: Pd, prio: int) -> IgThread:
+        assert self.tcb is not None
+        t = self.new_l4_thread(pd.space, self.tcb.global_id, prio)   # Iguana is its pager
         return self._add_thread_obj(pd, t, t.priority)
 
     def start_thread(self, th: IgThread, ip: int, sp: int) -> None:
@@ -435,6 +523,8 @@ class IguanaServer:
             k.delete_thread(th.tcb)
         if th in th.pd.threads:
             th.pd.threads.remove(th)
+        if th.eas is not None and th in th.eas.threads:
+            th.eas.threads.remove(th)
         self._forget(th)
 
     def delete_session(self, s: Session) -> None:
@@ -449,7 +539,7 @@ class IguanaServer:
     def delete_pd(self, pd: Pd) -> None:
         k = self.kernel
         assert k is not None
-        if pd is self.initial:
+        if pd is self.initial or pd.host:
             raise _Fail(IguanaError.EINVAL)
         for child in list(pd.children):
             self.delete_pd(child)
@@ -458,8 +548,14 @@ class IguanaServer:
             self.delete_session(s)
         for th in list(pd.threads):
             self.delete_thread(th)
+        for eas in list(pd.eases):
+            eas.delete()
         for ms in list(pd.memsections):
             self.delete_memsection(ms)
+        pd.attached.clear()
+        for pm in [o for o in self.objects.values() if getattr(o, "owner", None) is pd
+                   and type(o).__name__ == "Physmem"]:
+            pm.delete()
         for c in list(pd.clists):
             self._forget(c)
         pd.clists = []
@@ -487,264 +583,50 @@ class IguanaServer:
             raise _Fail(IguanaError.ENOMEM)
         return space
 
+    # --- the Python API of host servers (Wombat) ----------------------------------------------
+    def register_host_server(self, name: str, tcb: Tcb) -> Pd:
+        """A PD for a host-side server thread (its space is the thread's host space), so
+        it can own EASes and show in the PD list. It holds the master caps of what it
+        creates, like any PD; it cannot be deleted."""
+        assert self.initial is not None
+        existing = self.pd_of(tcb)
+        if existing is not None and existing.host:
+            return existing
+        pd = self._new_pd(None, tcb.space)
+        pd.name, pd.host = name, True
+        self._add_thread_obj(pd, tcb, tcb.priority, started=True)
+        assert self.kernel is not None
+        self.kernel.event("iguana_host_pd", pd=pd.ref, server=name)
+        return pd
+
+    def create_eas(self, owner: Pd, kip_area: Fpage, utcb_area: Fpage) -> Any:
+        """An external address space owned by ``owner`` (see :mod:`l4gdb.iguana.eas`):
+        a new L4 space with the given KIP and UTCB areas. Raises ``errors.Fail`` (its ``err``)."""
+        from .eas import create_eas
+
+        return create_eas(self, owner, kip_area, utcb_area)
+
     # --- introspection -----------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """PDs, memsections, threads, clists (with caps) and sessions as plain data."""
-        objs = list(self.objects.values())
-        return {
-            "server": self.global_id,
-            "initial_pd": self.initial.ref if self.initial else 0,
-            "pds": [{"ref": p.ref, "parent": p.parent.ref if p.parent else 0,
-                     "space": p.space.ident,
-                     "clists": [c.ref for c in p.clists],
-                     "children": [c.ref for c in p.children],
-                     "memsections": [m.ref for m in p.memsections],
-                     "threads": [t.ref for t in p.threads]}
-                    for p in objs if isinstance(p, Pd)],
-            "memsections": [{"ref": m.ref, "base": m.base, "size": m.size, "pd": m.owner.ref,
-                             "server": m.server, "fixed": m.fixed,
-                             "frames": list(m.frames)} for m in self.memsections],
-            "threads": [{"ref": t.ref, "pd": t.pd.ref, "l4id": t.tcb.global_id,
-                         "priority": t.priority, "started": t.started,
-                         "state": t.tcb.state.value}
-                        for t in objs if isinstance(t, IgThread)],
-            "clists": [{"ref": c.ref, "pd": c.owner.ref if c.owner else 0,
-                        "caps": [{"ref": r, "passwd": pw} for r, pw in c.caps]}
-                       for c in objs if isinstance(c, Clist)],
-            "sessions": [{"ref": s.ref, "pd": s.owner.ref,
-                          "client": s.client.tcb.global_id if s.client else 0,
-                          "server": s.server.tcb.global_id if s.server else 0,
-                          "clist": s.clist.ref} for s in objs if isinstance(s, Session)],
-        }
+        """Everything the server knows as plain data (the model of the ``iguana``
+        commands): PDs, memsections, threads, clists, sessions, EASes, pools, hardware."""
+        from .introspect import snapshot
+
+        return snapshot(self)
 
 
-# --- the methods: (self, caller PD, sender TCB, MR1, MR2, ...) -> out-parameters -----------
-
-def _pd_mypd(s: IguanaServer, caller: Pd, t: Tcb) -> tuple[int, ...]:
-    return (caller.ref,)
-
-
-def _pd_create_memsection(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int, size: int,
-                          base: int, flags: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    ms = s.create_memsection(pd, size, base, fixed=bool(flags & 1))
-    s._grant(caller, ms)
-    return ms.ref, ms.base
+# The IPC methods, by (interface id, method number): ``methods.py`` (PD, thread,
+# memsection, session, clist) and the modules of the other interfaces (eas,
+# hardware, pools, attach) fill it in; docs/iguana.md lists them.
+METHODS: dict[tuple[int, int], Any] = {}
 
 
-def _pd_create_pd(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int) -> tuple[int, ...]:
-    parent = s._obj(caller, pd_ref, Pd)
-    pd = s._new_pd(parent, s.new_pd_space())
-    if parent is not caller:
-        s._grant(caller, pd)
-    return (pd.ref,)
+def _rwx(bits: int) -> str:
+    return "".join(c if bits & b else "-" for c, b in (("r", 4), ("w", 2), ("x", 1)))
 
 
-def _pd_create_thread(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int,
-                      prio: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    th = s.create_thread(pd, prio)
-    s._grant(caller, th)
-    if pd is not caller:
-        s._grant(pd, th)
-    return th.ref, th.tcb.global_id
-
-
-def _pd_create_session(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int, client: int,
-                       server: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    cl = s._thread_by_l4(client)
-    sv = s._thread_by_l4(server)
-    if cl is None or sv is None:
-        raise _Fail(IguanaError.ENOENT)
-    clist = s._new_clist(sv.pd)           # the server sees what the client puts in
-    sess = Session(s._ref(), s._passwd(), pd, cl, sv, clist)
-    s.objects[sess.ref] = sess
-    pd.sessions.append(sess)
-    s._grant(caller, sess)
-    s._grant(caller, clist)
-    return sess.ref, clist.ref
-
-
-def _pd_create_clist(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    c = s._new_clist(pd)
-    s._grant(caller, c)
-    return (c.ref,)
-
-
-def _pd_add_clist(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int,
-                  clist_ref: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    c = s._obj(caller, clist_ref, Clist)
-    if c not in pd.clists:
-        pd.clists.append(c)
-    return ()
-
-
-def _pd_release_clist(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int,
-                      clist_ref: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    c = s._obj(caller, clist_ref, Clist, need_cap=False)
-    if c not in pd.clists or (pd.clists and c is pd.clists[0]):
-        raise _Fail(IguanaError.EINVAL)
-    pd.clists.remove(c)
-    return ()
-
-
-def _pd_delete(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int) -> tuple[int, ...]:
-    s.delete_pd(s._obj(caller, pd_ref, Pd))
-    return ()
-
-
-def _pd_l4id(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int) -> tuple[int, ...]:
-    pd = s._obj(caller, pd_ref, Pd)
-    return (pd.space.ident,)
-
-
-def _pd_default_clist(s: IguanaServer, caller: Pd, t: Tcb) -> tuple[int, ...]:
-    return (caller.clists[0].ref if caller.clists else 0,)
-
-
-def _thread_id(s: IguanaServer, caller: Pd, t: Tcb, l4id: int) -> tuple[int, ...]:
-    th = s._thread_by_l4(l4id)
-    if th is None:
-        raise _Fail(IguanaError.ENOENT)
-    return (th.ref,)
-
-
-def _thread_myself(s: IguanaServer, caller: Pd, t: Tcb) -> tuple[int, ...]:
-    th = s.thread_of(t)
-    if th is None:
-        raise _Fail(IguanaError.ENOENT)
-    return (th.ref,)
-
-
-def _thread_l4id(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    th = s._obj(caller, ref, IgThread, need_cap=False)
-    return (th.tcb.global_id,)
-
-
-def _thread_start(s: IguanaServer, caller: Pd, t: Tcb, ref: int, ip: int,
-                  sp: int) -> tuple[int, ...]:
-    s.start_thread(s._obj(caller, ref, IgThread), ip, sp)
-    return ()
-
-
-def _thread_delete(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    th = s._obj(caller, ref, IgThread)
-    if th.tcb is t:
-        raise _Fail(IguanaError.EINVAL)
-    s.delete_thread(th)
-    return ()
-
-
-def _ms_register_server(s: IguanaServer, caller: Pd, t: Tcb, ref: int,
-                        server: int) -> tuple[int, ...]:
-    ms = s._obj(caller, ref, Memsection)
-    if s._thread_by_l4(server) is None:
-        raise _Fail(IguanaError.ENOENT)
-    ms.server = server
-    return ()
-
-
-def _ms_lookup(s: IguanaServer, caller: Pd, t: Tcb, addr: int) -> tuple[int, ...]:
-    ms = s.memsection_at(addr)
-    if ms is None:
-        raise _Fail(IguanaError.ENOENT)
-    return ms.ref, ms.server
-
-
-def _ms_info(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    ms = s._obj(caller, ref, Memsection, need_cap=False)
-    return ms.base, ms.size
-
-
-def _ms_delete(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    s.delete_memsection(s._obj(caller, ref, Memsection))
-    return ()
-
-
-def _session_delete(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    s.delete_session(s._obj(caller, ref, Session))
-    return ()
-
-
-def _clist_delete(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, ...]:
-    c = s._obj(caller, ref, Clist)
-    for pd in [o for o in s.objects.values() if isinstance(o, Pd)]:
-        if c in pd.clists:
-            if pd.clists[0] is c:
-                raise _Fail(IguanaError.EINVAL)
-            pd.clists.remove(c)
-    s._forget(c)
-    return ()
-
-
-def _clist_insert(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int,
-                  passwd: int) -> tuple[int, ...]:
-    c = s._obj(caller, ref, Clist)
-    if obj not in s.objects:
-        raise _Fail(IguanaError.ENOENT)
-    c.caps.append((obj, passwd))
-    return ()
-
-
-def _clist_lookup(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int) -> tuple[int, ...]:
-    c = s._obj(caller, ref, Clist)
-    for r, pw in c.caps:
-        if r == obj:
-            return r, pw
-    raise _Fail(IguanaError.ENOENT)
-
-
-def _clist_remove(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int) -> tuple[int, ...]:
-    c = s._obj(caller, ref, Clist)
-    for cap in c.caps:
-        if cap[0] == obj:
-            c.caps.remove(cap)
-            return ()
-    raise _Fail(IguanaError.ENOENT)
-
-
-def _clist_find(s: IguanaServer, caller: Pd, t: Tcb, obj: int) -> tuple[int, ...]:
-    """l4gdb addition behind iguana_get_cap: a capability for obj in the caller's clists."""
-    for c in caller.clists:
-        for r, pw in c.caps:
-            if r == obj:
-                return r, pw
-    raise _Fail(IguanaError.ENOENT)
-
-
-# Method numbers follow the order of iguana.idl4 (OKL4 3.0); docs/iguana.md lists them.
-_METHODS = {
-    (IID_PD, 0): _pd_mypd,
-    (IID_PD, 1): _pd_create_memsection,
-    (IID_PD, 2): _pd_create_pd,
-    (IID_PD, 3): _pd_create_thread,
-    (IID_PD, 5): _pd_create_session,
-    (IID_PD, 6): _pd_create_clist,
-    (IID_PD, 9): _pd_add_clist,
-    (IID_PD, 10): _pd_release_clist,
-    (IID_PD, 11): _pd_delete,
-    (IID_PD, 16): _pd_l4id,
-    (IID_PD, 40): _pd_default_clist,
-    (IID_THREAD, 0): _thread_id,
-    (IID_THREAD, 1): _thread_l4id,
-    (IID_THREAD, 2): _thread_start,
-    (IID_THREAD, 3): _thread_delete,
-    (IID_THREAD, 40): _thread_myself,
-    (IID_MEMSECTION, 0): _ms_register_server,
-    (IID_MEMSECTION, 1): _ms_lookup,
-    (IID_MEMSECTION, 2): _ms_info,
-    (IID_MEMSECTION, 3): _ms_delete,
-    (IID_SESSION, 0): _session_delete,
-    (IID_CLIST, 0): _clist_delete,
-    (IID_CLIST, 1): _clist_insert,
-    (IID_CLIST, 2): _clist_lookup,
-    (IID_CLIST, 3): _clist_remove,
-    (IID_CLIST, 40): _clist_find,
-}
+def _access_name(access: int) -> str:
+    return "write" if access & W else "execute" if access & 1 and not access & 4 else "read"
 
 
 def install(kernel: Kernel) -> IguanaServer:

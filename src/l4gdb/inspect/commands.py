@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shlex
 
-from l4gdb.inspect import l4
+from l4gdb.inspect import iguana, l4
 from l4gdb.inspect.l4 import CommandError
 
-FAMILIES = {"l4": l4.COMMANDS}
+FAMILIES = {"l4": l4.COMMANDS, "iguana": iguana.COMMANDS}
 
 
 def help_text() -> str:
@@ -19,8 +19,9 @@ def help_text() -> str:
     return "\n".join(lines) + "\n(add --json for machine-readable output)\n"
 
 
-def run_command(line: str, snapshot) -> str:
-    """The text (or JSON) answer to ``line``; errors come back as text too."""
+def run_command(line: str, snapshot, iguana_model=None) -> str:
+    """The text (or JSON) answer to ``line``; errors come back as text too.
+    ``iguana_model``: the Iguana server's snapshot (None: no Iguana)."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -30,6 +31,10 @@ def run_command(line: str, snapshot) -> str:
     if len(words) < 2 or words[0] not in FAMILIES or words[1] not in FAMILIES[words[0]]:
         return help_text()
     fn, _ = FAMILIES[words[0]][words[1]]
+    if words[0] == "iguana":
+        if iguana_model is None:
+            return iguana.NO_SERVER
+        snapshot = iguana_model
     try:
         text, data = fn(snapshot, words[2:])
     except CommandError as exc:

@@ -66,6 +66,7 @@ class ArchInfo:
     syscall_result_regs: tuple[str, ...]
     page_size_log2s: tuple[int, ...] = (12,)
     kernel_id: int = (4 << 24) | (2 << 16)
+    fpu_area_size: int = 0               # bytes of one thread's FPU save area (0: no FPU switch)
 
     def __post_init__(self) -> None:
         if self.word_size not in (4, 8):
@@ -108,6 +109,8 @@ class Resume:
     regs: dict[str, int] | None = None   # its user context
     utcb_addr: int = 0                   # its UTCB (entry stub copies it on the next trap)
     tls: int = 0                         # value of the user thread register (TPIDRURO on ARM)
+    fpu_area: int = 0                    # the thread's FPU save area (0: leave the FPU alone)
+    tls_user: bool = False               # tls is a value the program set (Linux set_tls &c.)
     space_root: int = 0                  # page-table base of its space (0 = unchanged)
     writes: list[tuple[int, bytes]] = field(default_factory=list)  # memory to write first
     wake_at_us: int | None = None        # next deadline on the kernel clock (None = none)

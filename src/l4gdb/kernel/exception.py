@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from . import ipc
 from .abi import Trap, TrapKind
-from .thread import IpcKind, Tcb
+from .thread import IpcKind, IpcOp, State, Tcb
 from .types import NEVER, NILTHREAD, KernelLabel, MsgTag, Timeout, kernel_label
 from .utcb import NUM_MRS
 
@@ -61,9 +61,38 @@ def raise_exception(k: Kernel, t: Tcb, trap: Trap) -> None:
         k.halt(t, f"unhandled {what} at ip={ip:#x}{extra}")
         return
     k.event("exception", thread=t.global_id, kind=trap.kind.value, handler=handler)
+    h = k.resolve(t, handler)
+    fast = getattr(h.host, "handle_exception", None) if h is not None and h.host else None
+    if fast is not None and h is not None:
+        _to_host_server(k, t, h, trap, fast)
+        return
     never = Timeout(NEVER)
     ipc.start_ipc(k, t, handler, handler, never, never, kind=IpcKind.EXCEPTION,
                   kmsg=build_message(k, t, trap))
+
+
+def _to_host_server(k: Kernel, t: Tcb, h: Tcb, trap: Trap, fast) -> None:
+    """Exception IPC to a host server that works on the registers themselves.
+
+    The same protocol as the message path (the thread blocks in an exception
+    IPC with its handler until the reply sets its registers), minus encoding the
+    registers into MRs and back: the server reads and changes ``t.regs`` and
+    answers True (reply now) or False (reply later with ``Kernel.host_reply``).
+    """
+    t.op = IpcOp(h.global_id, h.global_id, None, IpcKind.EXCEPTION)
+    ipc.block(k, t, State.WAITING, h.global_id, h, None)
+    if fast(k, t, trap) and t.op is not None and t.partner_tcb is h:
+        ipc.finish(k, t, from_id=None)
+
+
+def host_reply(k: Kernel, server: Tcb, t: Tcb) -> bool:
+    """A host server's deferred exception reply: t runs on with ``t.regs``."""
+    op = t.op
+    if op is None or op.kind is not IpcKind.EXCEPTION or t.partner_tcb is not server \
+            or t.state is not State.WAITING:
+        return False
+    ipc.finish(k, t, from_id=None)
+    return True
 
 
 def page_fault(k: Kernel, t: Tcb, trap: Trap) -> None:

@@ -83,7 +83,7 @@ def start_ipc(k: Kernel, cur: Tcb, to: int, from_spec: int, snd: Timeout, rcv: T
             finish(k, cur, error=ipc_error_code(IpcError.Timeout, SEND_PHASE))
             return
         else:
-            _block(k, cur, State.POLLING, to, dest, snd.us)
+            block(k, cur, State.POLLING, to, dest, snd.us)
             return
     receive_phase(k, cur)
 
@@ -123,10 +123,10 @@ def receive_phase(k: Kernel, t: Tcb) -> None:
     if op.rcv_timeout_us == 0:
         finish(k, t, error=ipc_error_code(IpcError.Timeout, RECEIVE_PHASE))
         return
-    _block(k, t, State.WAITING, op.from_spec, closed, op.rcv_timeout_us)
+    block(k, t, State.WAITING, op.from_spec, closed, op.rcv_timeout_us)
 
 
-def _block(k: Kernel, t: Tcb, state: State, partner: int, partner_tcb: Tcb | None,
+def block(k: Kernel, t: Tcb, state: State, partner: int, partner_tcb: Tcb | None,
            timeout_us: int | None) -> None:
     t.state = state
     t.partner = partner
@@ -576,7 +576,14 @@ def cancel(k: Kernel, t: Tcb) -> None:
 
 
 def expire(k: Kernel, t: Tcb) -> None:
-    """t's send or receive timeout ran out."""
+    """t's send or receive timeout ran out (or, in an exception IPC with a host
+    server that keeps its own timeouts, the server's deadline for it came)."""
+    server = t.partner_tcb.host if t.partner_tcb is not None else None
+    on_timeout = getattr(server, "exception_timeout", None)
+    if on_timeout is not None and t.op is not None and t.op.kind is IpcKind.EXCEPTION:
+        t.deadline_us = None
+        on_timeout(k, t)
+        return
     phase = SEND_PHASE if t.state is State.POLLING else RECEIVE_PHASE
     finish(k, t, error=ipc_error_code(IpcError.Timeout, phase))
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import exception, interrupt, ipc
+from . import exception, interrupt, ipc, schedule
 from .abi import ArchInfo, Resume, Syscall, Trap, TrapKind
 from .clock import Clock
 from .exregs import sys_exchange_registers
@@ -106,6 +106,7 @@ class Kernel:
         self.irq_range: range = range(SYSTEM_BASE)
         self.irq_space: Space | None = None
         self.ticks = 0
+        self._asynchronous = False     # this entry is an interrupt or a deadline
         self._unmask: list[int] = []
         self._mask: list[int] = []
         self._queued_irqs: list[int] = []
@@ -116,8 +117,11 @@ class Kernel:
         """Process one kernel entry. Never raises because of guest input."""
         self.now = self.clock.now_us()
         self.traps += 1
-        self._writes = []
+        # _resume empties _writes; what is queued now came between entries (a host
+        # server set up from outside, e.g. Wombat's first exec) and goes out with this one.
         self._woken = []
+        # An interrupt or a deadline (not the thread's own call): a switch is a preemption.
+        self._asynchronous = trap.kind in (TrapKind.INTERRUPT, TrapKind.TIMER)
         cur = self.current
         try:
             if trap.kind is TrapKind.BOOT:
@@ -138,7 +142,7 @@ class Kernel:
             if cur is None:
                 self.console.write(f"l4gdb: system call {trap.number} while idle, ignored\n")
                 return
-            self._syscall(cur, trap.number)
+            self._syscall(cur, trap)
         elif trap.kind is TrapKind.PAGEFAULT:
             if cur is not None and not self.mdb.soft_fault(cur.space, trap.fault_addr,
                                                            trap.fault_access & 7):
@@ -157,8 +161,15 @@ class Kernel:
             # if its priority allows, as with a direct switch.
             self.sched.enqueue(self._woken[-1], front=True)
 
-    def _syscall(self, cur: Tcb, number: int) -> None:
+    def _syscall(self, cur: Tcb, trap: Trap) -> None:
+        number = trap.number
         entry = self._syscalls.get(number)
+        if entry is None and cur.exception_handler != NILTHREAD \
+                and self.resolve(cur, cur.exception_handler) is not None:
+            # Not an L4 call: the thread's exception handler gets it, as Pistachio
+            # sends a foreign trap (Linux's svc 0 / int 0x80 / syscall) as an exception.
+            exception.raise_exception(self, cur, trap)
+            return
         if entry is None:
             self.event("syscall_enter", thread=cur.global_id, number=number, args=())
             self.set_results(cur, *self.fail(cur, Error.InvalidParam, 0))
@@ -414,12 +425,26 @@ class Kernel:
                 self._writes.append((addr, encode_words(values, self.arch.word_size)))
 
     def read_memory(self, addr: int, n: int) -> bytes | None:
-        """Guest memory at a kernel address; None where the guest has none."""
+        """Guest memory at a kernel address; None where the guest has none.
+
+        Writes queued earlier in this entry (they reach the guest on the way
+        out) are seen, so a server may write a page and read it back."""
+        addr &= self.arch.word_mask
         try:
-            data = self.memory.read(addr & self.arch.word_mask, n)
+            data = self.memory.read(addr, n)
         except Exception:          # a bad guest pointer must not take the host down
             return None
-        return bytes(data) if data is not None and len(data) == n else None
+        if data is None or len(data) != n:
+            return None
+        if not self._writes:
+            return bytes(data)
+        out = bytearray(data)
+        end = addr + n
+        for waddr, wdata in self._writes:
+            lo, hi = max(addr, waddr), min(end, waddr + len(wdata))
+            if lo < hi:
+                out[lo - addr:hi - addr] = wdata[lo - waddr:hi - waddr]
+        return bytes(out)
 
     def write_memory(self, addr: int, data: bytes) -> None:
         """Guest memory at a kernel address, written on the way out of this entry."""
@@ -436,6 +461,10 @@ class Kernel:
         self.write_utcb(cur, Tcr.ErrorCode, [int(error)])
         self.event("syscall_error", thread=cur.global_id, error=error.name)
         return results
+
+    def host_reply(self, server: Tcb, t: Tcb) -> bool:
+        """A host server answers t's exception later: t runs on with ``t.regs``."""
+        return exception.host_reply(self, server, t)
 
     def wake(self, t: Tcb) -> None:
         if t.runnable:
@@ -507,8 +536,10 @@ class Kernel:
             return
         used = max(0, self.now - self._dispatched_at)
         cur.timeslice_left_us -= used
-        if cur.total_quantum_us is not None:
+        if cur.total_quantum_us is not None and cur.total_quantum_us > 0:
             cur.total_quantum_us = max(0, cur.total_quantum_us - used)
+            if cur.total_quantum_us == 0:
+                schedule.quantum_exhausted(self, cur)
         if cur.timeslice_left_us <= 0:
             self.sched.rotate(cur)
             self.event("schedule", reason="timeslice", thread=cur.global_id)
@@ -524,9 +555,16 @@ class Kernel:
         times = [t.deadline_us for t in self.threads.values() if t.deadline_us is not None]
         if running is not None and self.sched.has_peer(running):
             times.append(self.now + max(1, running.timeslice_left_us))
+        if running is not None and running.total_quantum_us:
+            times.append(self.now + running.total_quantum_us)
+        delayed = schedule.delay_deadline(self, running)
+        if delayed is not None:
+            times.append(delayed)
         return min(times) if times else None
 
     def _resume(self, prev: Tcb | None) -> Resume:
+        # First: delayed preemption and preemption messages may write UTCBs.
+        chosen = schedule.on_switch(self, prev, self.sched.choose(), self._asynchronous)
         if self.paging is not None:
             tables = self.paging.take_writes()
             if tables:
@@ -538,7 +576,7 @@ class Kernel:
         self._unmask, self._mask = [], []
         if self.exit_status is not None:
             return Resume(thread=None, writes=writes, exit_status=self.exit_status)
-        nxt = self.sched.choose()
+        nxt = chosen
         if nxt is not prev:
             self.event("schedule", reason="switch",
                        prev=prev.global_id if prev else None,
@@ -554,8 +592,10 @@ class Kernel:
             space_root = root          # switch (and flush the TLB) on the way out
             self._loaded_root = root
             self._tlb_dirty = False
+        tls = nxt.utcb_addr if nxt.tls is None else nxt.tls
         return Resume(thread=nxt.global_id, regs=dict(nxt.regs), utcb_addr=nxt.utcb_addr,
-                      tls=nxt.utcb_addr, space_root=space_root, writes=writes,
+                      tls=tls, tls_user=nxt.tls is not None, fpu_area=nxt.fpu_area,
+                      space_root=space_root, writes=writes,
                       wake_at_us=wake_at, **irq_ops)
 
     def _internal_error(self, cur: Tcb | None, trap: Trap, exc: Exception) -> None:

@@ -1,18 +1,53 @@
-"""Hard-priority round-robin scheduling, ThreadSwitch and Schedule."""
+"""Hard-priority round-robin scheduling, ThreadSwitch and Schedule, preemption.
+
+Preemption (X.2): a thread running in user mode is *preempted* when an
+interrupt or a timeout (not its own system call) lets another thread take the
+CPU: the end of its timeslice, a higher-priority thread woken, its total
+quantum used up. What it then gets depends on its PreemptFlags (UTCB flags
+word, byte 0) and its PreemptionControl (``Schedule``: sensitive priority,
+maximum delay):
+
+* ``d`` (delay): a higher-priority thread whose priority is at most the
+  sensitive priority does not take the CPU at once: the kernel sets ``I`` (a
+  preemption is pending) and lets the thread run on for at most its maximum
+  delay (a time value), so it can finish a critical section and yield (any
+  system call of its own ends the delay); after that it is preempted all the
+  same and ``d`` and ``I`` are cleared;
+* ``s`` (signal): a preemption by a thread of at most the sensitive
+  priority is reported when the thread runs again: it sends its exception
+  handler a preemption message (label ``-3 << 4``, u = 2, MR1/MR2 the clock
+  at the preemption, low word first) with send timeout 0: delivered if the
+  handler waits for it, else dropped;
+* a total quantum that runs out (not Never) stops the thread: it is not
+  scheduled again until ``Schedule`` gives it a new quantum, and it sends its
+  scheduler the same preemption message, with send timeout 0 (X.2).
+"""
 
 from __future__ import annotations
 
 from collections import deque
 from typing import TYPE_CHECKING
 
+from . import ipc
 from .interrupt import IrqThread
-from .thread import State, Tcb
-from .types import NILTHREAD, Error, Timeout
+from .thread import IpcOp, State, Tcb
+from .types import NILTHREAD, Error, KernelLabel, MsgTag, Timeout, kernel_label
+from .utcb import Tcr
 
 if TYPE_CHECKING:
     from .kernel import Kernel
 
 MAX_PRIORITY = 255
+
+# PreemptFlags (byte 0 of the UTCB flags word), as Pistachio's <l4/thread.h>.
+PREEMPT_SIGNAL = 0x20             # s: report preemptions with a preemption message
+PREEMPT_DELAY = 0x40              # d: delay preemption (up to the maximum delay)
+PREEMPT_PENDING = 0x80            # I: the kernel delayed a preemption
+
+
+def eligible(t: Tcb) -> bool:
+    """Runnable and with quantum left (a used-up total quantum keeps it off the CPU)."""
+    return t.runnable and t.total_quantum_us != 0
 
 
 class Scheduler:
@@ -27,6 +62,10 @@ class Scheduler:
         # ThreadSwitch donation: the donee runs in the donor's place until it
         # blocks, yields or the timeslice ends; what would beat the donor beats it.
         self.donation: tuple[Tcb, Tcb] | None = None     # (donor, donee)
+        # Preemption state (module doc): the end of a delayed preemption's grace
+        # per thread, and when a thread that asked for messages was preempted.
+        self.delayed: dict[Tcb, int] = {}
+        self.preempted: dict[Tcb, int] = {}
 
     def enqueue(self, t: Tcb, front: bool = False) -> None:
         q = self.queues.setdefault(t.priority, deque())
@@ -66,7 +105,7 @@ class Scheduler:
         best = self._head()
         if self.donation is not None:
             donor, donee = self.donation
-            if not donee.runnable:
+            if not eligible(donee):
                 self.donation = None
             elif best is None or best is donor or best.priority <= donor.priority:
                 return donee
@@ -77,17 +116,18 @@ class Scheduler:
             q = self.queues[prio]
             while q and not q[0].runnable:
                 q.popleft()
-            if q:
-                return q[0]
+            for t in q:                   # a used-up quantum waits in its place
+                if t.total_quantum_us != 0:
+                    return t
         return None
 
     def has_peer(self, t: Tcb) -> bool:
         """Is another runnable thread waiting at t's priority (round robin due)?"""
         q = self.queues.get(t.priority, ())
-        return any(o is not t and o.runnable for o in q)
+        return any(o is not t and eligible(o) for o in q)
 
     def ready_view(self) -> dict[int, list[Tcb]]:
-        return {p: [t for t in q if t.runnable] for p, q in sorted(self.queues.items(),
+        return {p: [t for t in q if eligible(t)] for p, q in sorted(self.queues.items(),
                                                                   reverse=True) if q}
 
 
@@ -151,6 +191,8 @@ def sys_schedule(k: Kernel, cur: Tcb, dest: int, time_control: int, processor_co
         if not slice_.is_point and slice_.us is not None and slice_.us > 0:
             target.timeslice_us = slice_.us
             target.timeslice_left_us = min(target.timeslice_left_us, slice_.us)
+        if target.runnable and target.total_quantum_us != 0:
+            k.sched.enqueue(target)       # back on the CPU when a new quantum came
     if preemption_control != dont_change:
         target.max_delay = preemption_control & 0xFFFF
         sens = (preemption_control >> 16) & 0xFF
@@ -169,3 +211,102 @@ def _schedule_interrupt(k: Kernel, cur: Tcb, target: Tcb, prio_control: int) -> 
         target.priority = prio_control & 0xFF
     old_time = (Timeout.period(target.timeslice_us) << 16) | Timeout.period(target.total_quantum_us)
     return SCHED_RUNNING, old_time
+
+
+# --- preemption (module doc) ---------------------------------------------------
+
+
+def preempt_flags(t: Tcb) -> int:
+    return t.utcb.words[Tcr.Flags] & 0xFF if t.utcb is not None else 0
+
+
+def _set_preempt_flags(k: Kernel, t: Tcb, flags: int) -> None:
+    if t.utcb is not None:
+        word = (t.utcb.words[Tcr.Flags] & ~0xFF) | (flags & 0xFF)
+        k.write_utcb(t, Tcr.Flags, [word])
+
+
+def preemption_tag(bits: int) -> int:
+    return MsgTag(u=2, label=kernel_label(KernelLabel.PREEMPTION, bits)).raw(bits)
+
+
+def send_preemption(k: Kernel, t: Tcb, dest: int, at_us: int) -> bool:
+    """t sends ``dest`` a preemption message with send timeout 0 (only a waiting
+    receiver gets it); t itself is not in an IPC and goes on as it was."""
+    target = k.resolve(t, dest) if dest != NILTHREAD else None
+    if target is None or target.host is not None or not ipc.accepts(k, target, t):
+        return False
+    bits = k.bits
+    mask = k.arch.word_mask
+    words = [preemption_tag(bits), at_us & mask, (at_us >> bits) & mask]
+    saved = (t.op, t.state, t.deadline_us, t.partner_tcb)
+    t.op = IpcOp(to=target.global_id, from_spec=NILTHREAD, rcv_timeout_us=None, kmsg=words)
+    try:
+        done = ipc.transfer(k, t, target)
+    finally:
+        t.op, t.state, t.deadline_us, t.partner_tcb = saved
+    if done:
+        k.event("preemption_message", thread=t.global_id, to=target.global_id, at_us=at_us)
+    return done
+
+
+def quantum_exhausted(k: Kernel, t: Tcb) -> None:
+    """t's total quantum ran out: it stays in its ready queue but is passed over
+    until Schedule gives it a new one; its scheduler hears of it (send timeout 0)."""
+    k.event("schedule", reason="quantum", thread=t.global_id)
+    send_preemption(k, t, t.scheduler, k.now)
+
+
+def _delay_us(t: Tcb) -> int:
+    return (Timeout(t.max_delay & 0xFFFF).us or 0) if t.max_delay else 0
+
+
+def on_switch(k: Kernel, prev: Tcb | None, nxt: Tcb | None, asynchronous: bool) -> Tcb | None:
+    """The scheduler chose ``nxt`` after an entry in which ``prev`` ran; apply
+    delayed preemption and preemption messages. Returns who runs."""
+    sched = k.sched
+    if prev is not None and nxt is not prev and eligible(prev):
+        if asynchronous:
+            if _preempted(k, prev, nxt):
+                return prev
+        else:
+            _end_delay(k, prev)           # it entered the kernel itself: the delay is over
+    if nxt is not None and nxt is not prev:
+        at = sched.preempted.pop(nxt, None)
+        if at is not None and send_preemption(k, nxt, nxt.exception_handler, at):
+            return sched.choose()         # the handler may take the CPU first
+    return nxt
+
+
+def _preempted(k: Kernel, prev: Tcb, nxt: Tcb | None) -> bool:
+    """prev, runnable, loses the CPU to nxt on an interrupt or timeout. True: it
+    keeps it (a delayed preemption)."""
+    sched = k.sched
+    flags = preempt_flags(prev)
+    by = nxt.priority if nxt is not None else -1
+    sensitive = nxt is not None and by <= prev.sensitive_prio
+    if sensitive and by > prev.priority and flags & PREEMPT_DELAY:
+        until = sched.delayed.get(prev)
+        if until is None:
+            until = k.now + _delay_us(prev)
+            sched.delayed[prev] = until
+            _set_preempt_flags(k, prev, flags | PREEMPT_PENDING)
+            k.event("schedule", reason="delayed", thread=prev.global_id, until=until)
+        if k.now < until:
+            return True
+        sched.delayed.pop(prev, None)     # grace used up: preempted, d and I cleared
+        flags &= ~(PREEMPT_DELAY | PREEMPT_PENDING)
+        _set_preempt_flags(k, prev, flags)
+    if sensitive and flags & PREEMPT_SIGNAL:
+        sched.preempted.setdefault(prev, k.now)
+    return False
+
+
+def _end_delay(k: Kernel, t: Tcb) -> None:
+    if k.sched.delayed.pop(t, None) is not None:
+        _set_preempt_flags(k, t, preempt_flags(t) & ~PREEMPT_PENDING)
+
+
+def delay_deadline(k: Kernel, running: Tcb | None) -> int | None:
+    """When the running thread's delayed preemption must happen, if one is pending."""
+    return k.sched.delayed.get(running) if running is not None else None

@@ -96,6 +96,8 @@ class Tcb:
     activated: bool = False
     xfer: XferFault | None = None           # in a page-fault IPC inside a string copy
     xfer_lock: Tcb | None = None            # receiver: the sender whose copy is pending
+    tls: int | None = None      # user thread register; None: the UTCB address (L4 threads)
+    fpu_area: int = 0           # kernel address of its FPU save area (0: no FPU state)
 
     # TCRs live in the UTCB (user code may write them); read the host copy.
     def _tcr(self, tcr: Tcr) -> int:

@@ -7,19 +7,22 @@
  * l4k_return, which loads that block and drops to user mode.
  * Layouts: docs/internals.md section 3.
  *
- * Memory (l4gdb_arm/mmu.py builds the per-space tables): TTBCR.N = 1, so
+ * Memory (l4gdb_arm/mmu.py builds the per-space tables): TTBCR.N = 0, so
  * TTBR0 (the space's own table, switched by the return path when the exit
- * block names one) translates below 2 GiB, TTBR1 above. _start builds the
- * TTBR1 table once -- the kernel window, all RAM at 0xC0000000, privileged
- * only -- and a boot TTBR0 table mapping all RAM 1:1 for everybody (the
- * flat world, kept while the exit block's ttbr0 is 0), then turns the MMU
- * on before the first kernel entry. Every space's table maps this image at
- * its link address too (the text page user read/execute, so that the
- * preemption gate works from user mode; data privileged only), so nothing
- * here changes address when spaces switch.
+ * block names one) translates all 4 GiB: user code may own anything but the
+ * kernel's sections (Linux programs: stacks up to 0xbf000000, the kuser
+ * page at 0xffff0000).  _start builds the boot table -- all RAM 1:1 for
+ * everybody (the flat world, kept while the exit block's ttbr0 is 0), the
+ * kernel window (all RAM at 0xC0000000, privileged only) and the GIC -- and
+ * turns the MMU on before the first kernel entry. Every space's table has
+ * the same window and GIC sections and maps this image at its link address
+ * (the text page user read/execute, so that the preemption gate works from
+ * user mode; data privileged only), so nothing here changes address when
+ * spaces switch.
  */
         .syntax unified
         .arm
+        .fpu    neon-vfpv4              @ the lazy FPU switch (user programs may be hard-float)
 
         /* entry block word offsets (bytes) */
 #define EB_KIND 0
@@ -50,7 +53,7 @@
 #define SECT_WINDOW 0x41E               /* section, AP=01 (privileged RW), XN, C, B */
 #define SECT_FLAT 0xC0E                 /* section, AP=11 (all may read/write), executable */
 #define SECT_DEVICE 0x416               /* section, AP=01 (privileged RW), XN, shared device */
-        /* devices in the kernel's half (TTBR1): virt's GICv2 at 0x08000000 */
+        /* devices in the kernel's sections: virt's GICv2 at 0x08000000 */
 #define GIC_PA 0x08000000
 #define GIC_VA 0xF8000000
 #define GIC_L1_INDEX 0xF80              /* GIC_VA >> 20 */
@@ -283,8 +286,31 @@ copy_one:
         b       copy_one
 copy_done:
 
+        /* Lazy FPU switch (docs/internals.md 3.4): l4k_fpu_next (a copy record
+         * sets it) is the FPU save area of the thread we resume, 0 = leave the
+         * FPU alone (L4 threads are soft-float); l4k_fpu_loaded the area whose
+         * state the registers hold. Area: d0-d31, then FPSCR (264 bytes). */
+        ldr     r2, =l4k_fpu_next
+        ldr     r1, [r2]
+        ldr     r3, [r2, #4]            @ l4k_fpu_loaded
+        cmp     r1, #0
+        cmpne   r1, r3
+        beq     fpu_done
+        cmp     r3, #0
+        beq     1f
+        vstmia  r3!, {d0-d15}
+        vstmia  r3!, {d16-d31}
+        vmrs    r4, fpscr
+        str     r4, [r3]
+1:      mov     r4, r1
+        vldmia  r4!, {d0-d15}
+        vldmia  r4!, {d16-d31}
+        ldr     r5, [r4]
+        vmsr    fpscr, r5
+        str     r1, [r2, #4]
+fpu_done:
         ldr     r1, [r0, #XB_TPIDRURO]
-        mcr     p15, 0, r1, c13, c0, 3  @ TPIDRURO: the user's UTCB pointer
+        mcr     p15, 0, r1, c13, c0, 3  @ TPIDRURO: UTCB pointer (L4) / set_tls value (Linux)
         ldr     r1, [r0, #XB_CUR_UTCB]
         ldr     r2, =l4k_current_utcb
         str     r1, [r2]
@@ -374,6 +400,14 @@ _start:
         bic     r0, r0, #(1 << 13)
         mcr     p15, 0, r0, c1, c0, 0
         isb
+        /* VFPv4/NEON usable in user mode (Linux armhf programs): CPACR cp10 and
+         * cp11 full access, then FPEXC.EN */
+        mrc     p15, 0, r0, c1, c0, 2   @ CPACR
+        orr     r0, r0, #(0xf << 20)
+        mcr     p15, 0, r0, c1, c0, 2
+        isb
+        mov     r0, #0x40000000
+        vmsr    fpexc, r0
 
         ldr     r0, =__bss_start        @ QEMU zero-fills, but do not rely on it
         ldr     r1, =__bss_end
@@ -383,7 +417,7 @@ _start:
         blo     1b
 
         /* kernel window: VA 0xC0000000 + n MB -> RAM_BASE + n MB */
-        ldr     r0, =l4k_ttbr1_table + WINDOW_L1_INDEX * 4
+        ldr     r0, =l4k_boot_ttbr0 + WINDOW_L1_INDEX * 4
         ldr     r1, =RAM_BASE | SECT_WINDOW
         mov     r2, #RAM_MB
 1:      str     r1, [r0], #4
@@ -401,16 +435,15 @@ _start:
         subs    r2, r2, #1
         bne     1b
         /* devices: the GIC (1 MiB covers distributor and CPU interface) */
-        ldr     r0, =l4k_ttbr1_table + GIC_L1_INDEX * 4
+        ldr     r0, =l4k_boot_ttbr0 + GIC_L1_INDEX * 4
         ldr     r1, =GIC_PA | SECT_DEVICE
         str     r1, [r0]
         ldr     r0, =l4k_boot_ttbr0
+        mov     r1, #0
+        mcr     p15, 0, r1, c2, c0, 2   @ TTBCR: N = 0 (TTBR0 translates everything)
         mov     r1, #1
-        mcr     p15, 0, r1, c2, c0, 2   @ TTBCR: N = 1
         mcr     p15, 0, r1, c3, c0, 0   @ DACR: domain 0 = client (permissions checked)
         mcr     p15, 0, r0, c2, c0, 0   @ TTBR0
-        ldr     r1, =l4k_ttbr1_table
-        mcr     p15, 0, r1, c2, c0, 1   @ TTBR1
         mov     r1, #0
         mcr     p15, 0, r1, c8, c7, 0   @ TLBIALL
         dsb
@@ -480,18 +513,21 @@ l4k_timer_block:
 l4k_current_utcb:
         .space  4
         .size   l4k_current_utcb, 4
+        .global l4k_fpu_next            /* the host: a copy record when it changes */
+l4k_fpu_next:
+        .space  4
+        .size   l4k_fpu_next, 4
+        .global l4k_fpu_loaded          /* the next word: l4k_fpu_next + 4 */
+l4k_fpu_loaded:
+        .space  4
+        .size   l4k_fpu_loaded, 4
 
         .section .bss.l4k_tables, "aw", %nobits
         .balign 16384
-        .global l4k_ttbr1_table
-l4k_ttbr1_table:
-        .space  16384
-        .size   l4k_ttbr1_table, 16384
-        .balign 8192
         .global l4k_boot_ttbr0
 l4k_boot_ttbr0:
-        .space  8192
-        .size   l4k_boot_ttbr0, 8192
+        .space  16384
+        .size   l4k_boot_ttbr0, 16384
 
         .section .bss.l4k_stacks, "aw", %nobits
         .balign 8

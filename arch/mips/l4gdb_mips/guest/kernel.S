@@ -40,6 +40,7 @@
         .set    noreorder
         .set    noat
         .set    mips32r2
+        .set    hardfloat               /* the lazy FPU switch (user programs may be hard-float) */
 
         /* entry block word offsets (bytes) */
 #define EB_KIND 0
@@ -52,6 +53,7 @@
 #define EB_PC (38*4)
 #define EB_STATUS (39*4)
 #define EB_UTCB (40*4)
+#define EB_COUNTER (42*4)               /* Count, extended to 64 bits: the guest's clock */
 #define EB_UTCB_COPY (48*4)
         /* exit block word offsets (bytes) */
 #define XB_R(n) ((n) * 4)
@@ -74,6 +76,10 @@
 #define EXC_SYS 8
 #define EXC_TLBL 2
 #define EXC_TLBS 3
+#define EXC_RI 10                       /* reserved instruction (rdhwr $29 on the 24Kf) */
+#define RDHWR_UL 0x7c00e83b             /* rdhwr rt, $29 with rt = 0 */
+#define ST_CU1 0x20000000               /* Status.CU1: the FPU (FR = 0: o32 FP32/FPXX) */
+#define FCSR_CAUSE_SHIFT 12             /* FCSR.Cause: 6 bits, cleared before ctc1 */
 #define PREEMPT_NUMBER 0xffffff         /* v0 of the syscall at l4k_preempt_gate */
 #define WIRED 4                         /* TLB entries mapping kuseg 0..128 MiB */
 #define PAGEMASK_16M 0x01ffe000
@@ -83,11 +89,42 @@
 #define PGD_STALE 0xffc                 /* directory word 1023: flush this space's ASID */
 #define GATE_PAGE 0x00010000            /* kuseg alias of the gate's page (kernel.ld) */
 #define GATE_ENTRYLO ((GATE_PAGE >> 12) << 6 | 0x1b)    /* C = 3, V, G; read-only */
+#define ST_IE 0x00000001
+#define ST_IM_SHIFT 8                   /* Status.IM0..7 = line n at bit 8 + n */
+#define IRQ_TICK 7                      /* IP7: the CP0 timer (Count = Compare) */
+#define IRQ_SPURIOUS 255
+#define IP_I8259 2                      /* IP2: the PIIX4's i8259s (lines 16 + 0..15) */
+#define IRQ_I8259 16
+#define ISA_IO 0xb8000000               /* ISA I/O ports (physical 0x18000000), kseg1 */
+#define PIC_POLL 0x0c                   /* OCW3: poll (the read acknowledges) */
+#define PIC_EOI 0x20
+/* The ISA I/O page for user-level drivers (l4/arch/device.h): kuseg 0x7ffff000,
+ * the odd half of a wired pair, uncached, global; the even half invalid.  Users
+ * can map nothing from 0x7fffe000 up (pagetables.py). */
+#define DEVICE_PAIR 0x7fffe000
+#define DEVICE_ENTRYLO ((0x18000000 >> 12) << 6 | 0x17)   /* C = 2 uncached, D, V, G */
+
+        /* timer block (l4k_timer_block) byte offsets: l4gdb/guesttimer.py */
+#define TB_TICK 0                       /* Count ticks per tick */
+#define TB_ARM 4                        /* non-zero: start the tick on the way out */
+#define TB_OPS 12                       /* non-zero: apply UNMASK/MASK */
+#define TB_UNMASK 16                    /* lines to enable (bit n: line n) */
+#define TB_MASK 24                      /* lines to disable */
+#define TB_SKIP 32                      /* ticks to absorb without a kernel entry */
+#define TB_IM 36                        /* Status.IM bits user mode and idle run with */
+#define TB_LINE 40                      /* the line of the interrupt entry */
+#define TB_LAST 44                      /* Count at the last look, */
+#define TB_HI 48                        /* and the high word of the 64-bit counter */
+#define TB_K1 52                        /* user k1, t0, t1 while the tick path runs */
+#define TB_T0 56
+#define TB_T1 60
 
         /* l4k_tlbvars word offsets (bytes) */
 #define TV_K1 0                         /* user k1 while a TLB fast path runs */
 #define TV_ROOT 4                       /* kseg0 address of the current directory, 0: flat */
 #define TV_PAGED 8                      /* 1 once the wired flat mapping is gone */
+#define TV_TLS 12                       /* the running thread's tls: what rdhwr $29 reads */
+#define TV_AT 16                        /* user at while the rdhwr path runs */
 
         /* CP0 registers */
 #define C0_INDEX $0
@@ -97,6 +134,8 @@
 #define C0_PAGEMASK $5
 #define C0_WIRED $6
 #define C0_BADVADDR $8
+#define C0_COUNT $9
+#define C0_COMPARE $11
 #define C0_ENTRYHI $10
 #define C0_STATUS $12
 #define C0_CAUSE $13
@@ -152,15 +191,24 @@ refill_fault:
 vec_general:
         mfc0    $26, C0_CAUSE
         ext     $26, $26, 2, 5
+        beqz    $26, 2f                 /* 0: an interrupt */
         addiu   $26, $26, -1
         sltiu   $26, $26, 3             /* 1 Mod, 2 TLBL, 3 TLBS */
         beqz    $26, 1f
         nop
         j       tlb_fast
         nop
-1:      lui     $26, %hi(l4k_entry_block)
+1:      mfc0    $26, C0_CAUSE
+        ext     $26, $26, 2, 5
+        xori    $26, $26, EXC_RI
+        beqz    $26, 3f                 /* reserved instruction: rdhwr $29? */
+        lui     $26, %hi(l4k_entry_block)
         j       entry_save
         addiu   $26, $26, %lo(l4k_entry_block)
+2:      j       irq_fast
+        nop
+3:      j       ri_fast
+        nop
 
         .org    0x200
 vec_interrupt:
@@ -239,6 +287,133 @@ tlb_fast:
         lw      $27, TV_K1($26)
         eret
 tlb_slow:
+        lui     $26, %hi(l4k_entry_block)
+        b       entry_save              /* k1 is the kernel's from here on */
+        addiu   $26, $26, %lo(l4k_entry_block)
+
+/* Interrupt (from user mode or the idle loop; never from the stub, which runs
+ * with EXL set).  The tick (IP7) moves Compare on by one tick (no drift; from
+ * Count when it fell behind), which also clears it; while TB_SKIP is non-zero
+ * it is absorbed here (back to what was interrupted, k1 kept).  Any other
+ * line is masked (TB_IM) until the kernel enables it again (the handler's
+ * reply).  Either way a kernel entry of kind 5 says which line (TB_LINE). */
+irq_fast:
+        lui     $26, %hi(l4k_timer_block)
+        addiu   $26, $26, %lo(l4k_timer_block)
+        sw      $27, TB_K1($26)
+        sw      $8, TB_T0($26)
+        sw      $9, TB_T1($26)
+        mfc0    $27, C0_CAUSE
+        mfc0    $8, C0_STATUS
+        and     $27, $27, $8
+        andi    $27, $27, 0xff00        /* pending and enabled lines */
+        ext     $8, $27, 8 + IRQ_TICK, 1
+        beqz    $8, irq_line
+        nop
+        lw      $9, TB_TICK($26)
+        mfc0    $8, C0_COMPARE
+        addu    $8, $8, $9
+        mtc0    $8, C0_COMPARE          /* also clears the timer interrupt */
+        mfc0    $27, C0_COUNT
+        subu    $27, $8, $27
+        bgtz    $27, 1f                 /* the next tick is still ahead */
+        nop
+        mfc0    $27, C0_COUNT           /* fell behind: a tick from now */
+        addu    $8, $27, $9
+        mtc0    $8, C0_COMPARE
+1:      mfc0    $8, C0_COUNT            /* keep the 64-bit counter going */
+        lw      $9, TB_LAST($26)
+        sltu    $9, $8, $9
+        sw      $8, TB_LAST($26)
+        lw      $27, TB_HI($26)
+        addu    $27, $27, $9
+        sw      $27, TB_HI($26)
+        li      $8, IRQ_TICK
+        sw      $8, TB_LINE($26)
+        lw      $8, TB_SKIP($26)        /* ticks the kernel does not need to see */
+        beqz    $8, irq_entry
+        addiu   $8, $8, -1
+        sw      $8, TB_SKIP($26)
+        lw      $8, TB_T0($26)
+        lw      $9, TB_T1($26)
+        lw      $27, TB_K1($26)
+        eret
+irq_line:
+        li      $8, IRQ_SPURIOUS
+        beqz    $27, 2f
+        clz     $9, $27                 /* the highest pending line */
+        li      $8, 31 - ST_IM_SHIFT
+        subu    $8, $8, $9
+        li      $9, IP_I8259
+        beq     $8, $9, 2f              /* the i8259 masks its own lines (exc_interrupt) */
+        li      $9, 1 << ST_IM_SHIFT
+        sllv    $9, $9, $8
+        lw      $27, TB_IM($26)
+        nor     $9, $9, $0
+        and     $27, $27, $9
+        sw      $27, TB_IM($26)         /* masked until the kernel enables it */
+2:      sw      $8, TB_LINE($26)
+irq_entry:
+        lw      $8, TB_T0($26)
+        lw      $9, TB_T1($26)
+        lui     $26, %hi(l4k_entry_block)
+        b       entry_save
+        addiu   $26, $26, %lo(l4k_entry_block)
+
+/* Reserved instruction.  `rdhwr rt, $29` (UserLocal: the 24Kf has no
+ * Config3.ULRI, so it traps) is emulated here without a kernel entry, as
+ * Linux does: rt = the running thread's tls (TV_TLS: its set_thread_area
+ * value, or the UTCB address of an L4 thread), EPC += 4.  The word at EPC was
+ * just fetched, so its page has a TLB entry and the load cannot fault.  In a
+ * branch delay slot (Cause.BD) EPC is the branch, the word does not match and,
+ * like any other reserved instruction, it goes to the host. */
+ri_fast:
+        lui     $26, %hi(l4k_tlbvars)
+        addiu   $26, $26, %lo(l4k_tlbvars)
+        sw      $27, TV_K1($26)
+        sw      $1, TV_AT($26)
+        mfc0    $27, C0_EPC
+        lw      $27, 0($27)             /* the instruction */
+        lui     $1, RDHWR_UL >> 16
+        ori     $1, $1, RDHWR_UL & 0xffff
+        ins     $27, $0, 16, 5          /* rt left out */
+        bne     $27, $1, ri_slow
+        mfc0    $27, C0_EPC
+        lw      $27, 0($27)
+        ext     $27, $27, 16, 5         /* rt */
+        sll     $27, $27, 3             /* ri_set: 2 instructions per register */
+        lui     $1, %hi(ri_set)
+        addiu   $1, $1, %lo(ri_set)
+        addu    $1, $1, $27
+        jr      $1
+        lw      $27, TV_TLS($26)        /* the value */
+ri_set:
+        b       ri_done                 /* rt = zero */
+        nop
+        b       ri_done                 /* rt = at: ri_done restores it from TV_AT */
+        sw      $27, TV_AT($26)
+        .irp    n, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25
+        b       ri_done
+        move    $\n, $27
+        .endr
+        b       ri_done                 /* rt = k0: the kernel's */
+        nop
+        b       ri_done                 /* rt = k1: ri_done restores it from TV_K1 */
+        sw      $27, TV_K1($26)
+        .irp    n, 28, 29, 30, 31
+        b       ri_done
+        move    $\n, $27
+        .endr
+ri_done:
+        mfc0    $1, C0_EPC
+        addiu   $1, $1, 4
+        mtc0    $1, C0_EPC
+        lw      $1, TV_AT($26)
+        lw      $27, TV_K1($26)
+        ehb
+        eret
+ri_slow:
+        lw      $1, TV_AT($26)
         lui     $26, %hi(l4k_entry_block)
         b       entry_save              /* k1 is the kernel's from here on */
         addiu   $26, $26, %lo(l4k_entry_block)
@@ -336,11 +511,51 @@ exc_tlb:
         b       save_utcb
         sw      $8, EB_PC($26)
 
-exc_interrupt:                          /* never enabled; reported all the same */
+exc_interrupt:                          /* irq_fast said which line */
         li      $14, 5
         sw      $14, EB_KIND($26)
-        ext     $13, $9, 8, 8           /* Cause.IP */
-        sw      $13, EB_DETAIL($26)
+        la      $13, l4k_timer_block
+        lw      $13, TB_LINE($13)
+        li      $14, IP_I8259
+        bne     $13, $14, 4f
+        /* the i8259s: poll (acknowledges) the master, the slave behind line 2;
+         * mask the line, EOI; the interrupt is 16 + the line */
+        li      $14, ISA_IO
+        li      $15, PIC_POLL
+        sb      $15, 0x20($14)
+        lbu     $13, 0x20($14)
+        andi    $15, $13, 0x80
+        beqz    $15, 3f                 /* nothing pending after all */
+        andi    $13, $13, 7
+        li      $15, 2
+        bne     $13, $15, 1f
+        li      $15, PIC_POLL
+        sb      $15, 0xa0($14)
+        lbu     $13, 0xa0($14)
+        andi    $15, $13, 0x80
+        beqz    $15, 3f
+        andi    $13, $13, 7
+        addiu   $13, $13, 8
+1:      li      $15, 1
+        sllv    $15, $15, $13
+        lbu     $16, 0x21($14)
+        lbu     $17, 0xa1($14)
+        sll     $17, $17, 8
+        or      $16, $16, $17
+        or      $16, $16, $15
+        sb      $16, 0x21($14)
+        srl     $17, $16, 8
+        sb      $17, 0xa1($14)
+        li      $15, PIC_EOI
+        sltiu   $17, $13, 8
+        bnez    $17, 2f
+        nop
+        sb      $15, 0xa0($14)          /* a slave line: both */
+2:      sb      $15, 0x20($14)
+        b       4f
+        addiu   $13, $13, IRQ_I8259
+3:      li      $13, IRQ_SPURIOUS
+4:      sw      $13, EB_DETAIL($26)
         sw      $0, EB_FAR($26)
         sw      $8, EB_PC($26)
         /* fall through */
@@ -351,6 +566,16 @@ exc_interrupt:                          /* never enabled; reported all the same 
  * only when the frame lies inside RAM (and is mapped). */
 save_utcb:
         la      $26, l4k_entry_block
+        la      $8, l4k_timer_block     /* the 64-bit counter: the guest's clock */
+        mfc0    $9, C0_COUNT
+        lw      $10, TB_LAST($8)
+        lw      $11, TB_HI($8)
+        sltu    $10, $9, $10            /* Count wrapped since the last look */
+        addu    $11, $11, $10
+        sw      $9, TB_LAST($8)
+        sw      $11, TB_HI($8)
+        sw      $9, EB_COUNTER($26)
+        sw      $11, EB_COUNTER + 4($26)
         la      $8, l4k_current_utcb
         lw      $9, 0($8)               /* t1 = the UTCB's user address */
         move    $15, $9                 /* t7 = its physical address */
@@ -464,6 +689,40 @@ copy_record:
         addiu   $12, $12, 4
 copy_done:
 
+        /* Lazy FPU switch (docs/internals.md 3.4): l4k_fpu_next (a copy record
+         * sets it) is the FPU save area of the thread we resume, 0 = leave the
+         * FPU alone (L4 threads are soft-float); l4k_fpu_loaded the area whose
+         * state the registers hold.  Area: f0..f31 (FR = 0: 32 single words),
+         * then FCSR.  CU1 is set first: the stub may come from the idle loop. */
+        la      $12, l4k_fpu_next
+        lw      $8, 0($12)              /* t0 = next */
+        lw      $9, 4($12)              /* t1 = loaded */
+        beqz    $8, fpu_done
+        nop
+        beq     $8, $9, fpu_done
+        mfc0    $10, C0_STATUS
+        lui     $11, ST_CU1 >> 16
+        or      $10, $10, $11
+        mtc0    $10, C0_STATUS
+        ehb
+        beqz    $9, 1f
+        nop
+        .irp    n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+        swc1    $f\n, \n * 4($9)
+        .endr
+        cfc1    $10, $31
+        sw      $10, 128($9)
+1:      .irp    n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+        lwc1    $f\n, \n * 4($8)
+        .endr
+        lw      $10, 128($8)
+        ins     $10, $0, FCSR_CAUSE_SHIFT, 6    /* a cause with its enable set would trap */
+        ctc1    $10, $31
+        sw      $8, 4($12)
+fpu_done:
+        lw      $8, XB_TLS($26)         /* what rdhwr $29 reads (ri_fast) */
+        la      $9, l4k_tlbvars
+        sw      $8, TV_TLS($9)
         lw      $8, XB_CUR_UTCB($26)
         la      $9, l4k_current_utcb
         sw      $8, 0($9)
@@ -505,13 +764,71 @@ set_asid:
         mtc0    $10, C0_ENTRYHI         /* VPN2 0, the ASID */
         ehb
 space_done:
+        /* timer block: start the tick once, apply interrupt mask changes */
+        la      $9, l4k_timer_block
+        lw      $10, TB_IM($9)
+        lw      $8, TB_ARM($9)
+        beqz    $8, 1f
+        nop
+        sw      $0, TB_ARM($9)
+        lw      $8, TB_TICK($9)
+        mfc0    $11, C0_COUNT
+        addu    $8, $8, $11
+        mtc0    $8, C0_COMPARE
+        ori     $10, $10, 1 << (ST_IM_SHIFT + IRQ_TICK)
+1:      lw      $8, TB_OPS($9)
+        beqz    $8, 2f
+        nop
+        sw      $0, TB_OPS($9)
+        lw      $8, TB_UNMASK($9)
+        sw      $0, TB_UNMASK($9)
+        lw      $13, TB_MASK($9)
+        sw      $0, TB_MASK($9)
+        srl     $12, $8, IRQ_I8259      /* i8259 lines */
+        srl     $14, $13, IRQ_I8259
+        or      $15, $12, $14
+        beqz    $15, 5f                 /* leave the slow ISA bus alone */
+        andi    $15, $12, 0xff00
+        beqz    $15, 6f
+        nop
+        ori     $12, $12, 4             /* a slave line needs the cascade (line 2) */
+6:      li      $15, ISA_IO
+        lbu     $16, 0x21($15)
+        lbu     $17, 0xa1($15)
+        sll     $17, $17, 8
+        or      $16, $16, $17
+        nor     $12, $12, $0
+        and     $16, $16, $12
+        or      $16, $16, $14
+        sb      $16, 0x21($15)
+        srl     $17, $16, 8
+        sb      $17, 0xa1($15)
+5:      sll     $8, $8, ST_IM_SHIFT
+        or      $10, $10, $8
+        sll     $13, $13, ST_IM_SHIFT
+        nor     $13, $13, $0
+        and     $10, $10, $13
+2:      andi    $10, $10, 0xff00
+        ori     $10, $10, 1 << (ST_IM_SHIFT + IP_I8259)     /* the i8259s' own masks */
+        sw      $10, TB_IM($9)
+
         la      $9, l4k_entry_block
         li      $8, -1
         sw      $8, EB_KIND($9)         /* "not in the kernel" marker for the host */
 
         lw      $8, XB_PC($26)
-        mtc0    $8, C0_EPC
-        li      $8, USER_STATUS         /* nothing of the block's status word reaches Status */
+        la      $11, l4k_idle
+        bne     $8, $11, 3f
+        nop
+        ori     $10, $10, ST_IE         /* idle: kernel mode, EXL clear, interrupts on */
+        mtc0    $10, C0_STATUS
+        ehb
+        b       l4k_idle
+        nop
+3:      mtc0    $8, C0_EPC
+        ori     $8, $10, USER_STATUS | ST_IE    /* nothing of the block's status word */
+        lui     $11, ST_CU1 >> 16               /* reaches Status; IE acts after eret; */
+        or      $8, $8, $11                     /* the FPU for Linux hard-float code */
         mtc0    $8, C0_STATUS
         lw      $8, XB_LO($26)
         mtlo    $8
@@ -550,6 +867,15 @@ space_done:
         lw      $31, XB_R(31)($26)
         lw      $27, XB_TLS($26)        /* k1: the user's UTCB pointer */
         eret
+
+/* Idle: the kernel has nothing to run.  Wait for an interrupt in kernel mode
+ * with interrupts on (QEMU's vCPU sleeps in `wait`; the host sleeps in its wait
+ * for the stop); the interrupt is an entry like any other. */
+        .global l4k_idle
+l4k_idle:
+        wait
+        b       l4k_idle
+        nop
 
 /* Invalidate the TLB entries of ASID t2 ($10) above the wired ones.  Uses
  * t4..t6, s1 ($12..$14, $17) and ra; leaves EntryHi and PageMask clobbered
@@ -616,6 +942,25 @@ tlb_go_paged:
         mtc0    $12, C0_ENTRYLO1
         ehb
         tlbwi
+        li      $12, 1
+        b       tlb_wire_device         /* entry 1: the ISA I/O page; returns to ra */
+        nop
+
+/* Wire TLB entry t4 ($12) to the device pair and make it the last wired one.
+ * Uses t4 and ra. */
+tlb_wire_device:
+        mtc0    $12, C0_INDEX
+        addiu   $12, $12, 1
+        mtc0    $12, C0_WIRED
+        mtc0    $0, C0_PAGEMASK
+        li      $12, DEVICE_PAIR
+        mtc0    $12, C0_ENTRYHI
+        li      $12, 1                  /* the even half: invalid, global */
+        mtc0    $12, C0_ENTRYLO0
+        li      $12, DEVICE_ENTRYLO
+        mtc0    $12, C0_ENTRYLO1
+        ehb
+        tlbwi
         jr      $31
         nop
 
@@ -623,9 +968,12 @@ tlb_go_paged:
  * entry.  QEMU Malta's boot loader jumps here in kseg0 with ERL and BEV set. */
         .global _start
 _start:
-        li      $8, ST_EXL              /* kernel mode, EXL, BEV = ERL = IE = 0 */
+        li      $8, ST_EXL | ST_CU1     /* kernel mode, EXL, BEV = ERL = IE = 0, FPU on */
         mtc0    $8, C0_STATUS
         mtc0    $0, C0_CAUSE            /* IV = 0: interrupts use +0x180 */
+        mfc0    $8, C0_COUNT            /* the tick stays off (IM7 clear) until armed */
+        addiu   $8, $8, -1
+        mtc0    $8, C0_COMPARE
         li      $8, KSEG0
         mtc0    $8, $15, 1              /* EBase */
         ehb
@@ -674,8 +1022,45 @@ _start:
         bne     $10, $8, 2b
         nop
         mtc0    $0, C0_PAGEMASK
+        li      $12, WIRED
+        bal     tlb_wire_device         /* entry 4: the ISA I/O page */
+        nop
         mtc0    $0, C0_ENTRYHI          /* ASID 0 */
         ehb
+
+        /* The i8259s (IP2): initialised, every line masked (the kernel enables
+         * lines of associated interrupts), answered by polling. */
+        li      $14, ISA_IO
+        /* i8254 channel 0 (a driver's one-shot): mode 0 with a count of 1, so its
+         * output rises once now and stays high (no edge until a driver loads a
+         * count); wait for it, so that the i8259 init below forgets the edge. */
+        li      $15, 0x30               /* channel 0, low then high byte, mode 0 */
+        sb      $15, 0x43($14)
+        li      $15, 1
+        sb      $15, 0x40($14)
+        sb      $0, 0x40($14)
+1:      li      $15, 0xe2               /* read-back: channel 0's status */
+        sb      $15, 0x43($14)
+        lbu     $15, 0x40($14)
+        andi    $15, $15, 0x80          /* OUT */
+        beqz    $15, 1b
+        nop
+        li      $15, 0x11               /* ICW1: edge, cascade, ICW4 (clears the IRR) */
+        sb      $15, 0x20($14)
+        sb      $15, 0xa0($14)
+        sb      $0, 0x21($14)           /* ICW2: vector bases (unused: polled) */
+        li      $15, 8
+        sb      $15, 0xa1($14)
+        li      $15, 4                  /* ICW3: the slave on line 2 */
+        sb      $15, 0x21($14)
+        li      $15, 2
+        sb      $15, 0xa1($14)
+        li      $15, 1                  /* ICW4: 8086 mode */
+        sb      $15, 0x21($14)
+        sb      $15, 0xa1($14)
+        li      $15, 0xff
+        sb      $15, 0x21($14)
+        sb      $15, 0xa1($14)
 
         la      $8, __bss_start         /* QEMU zero-fills, but do not rely on it */
         la      $9, __bss_end
@@ -706,9 +1091,22 @@ l4k_current_utcb:
         .size   l4k_current_utcb, 4
         .balign 16
         .global l4k_tlbvars
-l4k_tlbvars:                            /* TV_K1, TV_ROOT, TV_PAGED */
-        .space  16
-        .size   l4k_tlbvars, 16
+l4k_tlbvars:                            /* TV_K1, TV_ROOT, TV_PAGED, TV_TLS, TV_AT */
+        .space  32
+        .size   l4k_tlbvars, 32
+        .global l4k_fpu_next            /* the host: a copy record when it changes */
+l4k_fpu_next:
+        .space  4
+        .size   l4k_fpu_next, 4
+        .global l4k_fpu_loaded          /* the next word: l4k_fpu_next + 4 */
+l4k_fpu_loaded:
+        .space  4
+        .size   l4k_fpu_loaded, 4
+        .balign 64
+        .global l4k_timer_block
+l4k_timer_block:                        /* host writes; the return path applies */
+        .space  64
+        .size   l4k_timer_block, 64
         .global l4k_asid_owner
 l4k_asid_owner:                         /* per ASID: the directory it last ran (kseg0) */
         .space  256 * 4

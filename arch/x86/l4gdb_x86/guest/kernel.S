@@ -56,6 +56,7 @@
 #define EB_FS     (18*4)
 #define EB_GS     (19*4)
 #define EB_UTCB   (20*4)
+#define EB_COUNTER (22*4)               /* PIT input clocks since the tick started (64 bits) */
 #define EB_UTCB_COPY (24*4)
 #define EB_SIZE   ((24 + UTCB_WORDS) * 4)
 /* exit block: the 16 registers, tls, current_utcb, space_root, ncopy, records */
@@ -96,10 +97,32 @@
 #define PDE_FLAT     0x87                   /* 4 MiB page, present, writable, user */
 #define PDE_WINDOW   0x83                   /* 4 MiB page, present, writable, supervisor */
 #define CR0_PG       0x80000000
+#define CR0_MP       0x02
+#define CR0_EM       0x04
+#define CR0_TS       0x08
+#define CR0_NE       0x20
 #define CR4_PSE      0x10
+#define CR4_OSFXSR   0x200
+#define CR4_OSXMMEXCPT 0x400
 
 #define EB l4k_entry_block
 #define XB l4k_exit_block
+#define TB l4k_timer_block
+
+/* The guest timer: PIT channel 0 (rate generator) on 8259 line 0, vector 32.
+ * timer block (l4k_timer_block) byte offsets: l4gdb/guesttimer.py */
+#define TB_TICK    0                    /* PIT reload: input clocks per tick */
+#define TB_ARM     4                    /* non-zero: start the tick on the way out */
+#define TB_FREQ    8                    /* PIT input clock (Hz), stored at boot */
+#define TB_OPS     12                   /* non-zero: apply UNMASK/MASK to the 8259s */
+#define TB_UNMASK  16                   /* lines to enable (bit n: line n) */
+#define TB_MASK    24                   /* lines to disable */
+#define TB_SKIP    32                   /* ticks to absorb without a kernel entry */
+#define TB_RUNNING 36                   /* the tick runs: the counter means something */
+#define TB_BASE    40                   /* input clocks at the last tick (64 bits) */
+#define PIT_HZ     1193182
+#define IRQ_VECTOR 32                   /* 8259 line 0 (the tick); 32..47 lines 0..15 */
+#define PIC_EOI    0x20
 
 /* Multiboot v1 header: flags 0, so QEMU loads the ELF segments themselves.
  * It opens the image's first page, the user text page (kernel.ld). */
@@ -156,6 +179,9 @@ l4k_vector_stubs:
  * the user left in %ds, so the first stores go through %ss.
  */
 entry_common:
+        cmpl    $IRQ_VECTOR, (%esp)
+        je      tick_fast
+entry_save:
         movl    %eax, %ss:EB + EB_EAX
         movl    %ecx, %ss:EB + EB_ECX
         movl    %edx, %ss:EB + EB_EDX
@@ -233,13 +259,60 @@ entry_common:
         movl    $KIND_PAGEFAULT, EB + EB_KIND
         movl    %eax, EB + EB_DETAIL
         jmp     save_utcb
-6:      subl    $32, %eax               /* PIC line */
+6:      subl    $32, %eax               /* PIC line: masked until the kernel enables it */
         movl    $KIND_IRQ, EB + EB_KIND
         movl    %eax, EB + EB_DETAIL
+        testl   %eax, %eax
+        jz      save_utcb               /* the tick: tick_fast sent its EOI */
+        movl    %eax, %ecx
+        movl    $1, %edx
+        shll    %cl, %edx               /* the line's bit (of 16) */
+        inb     $0x21, %al
+        movb    %al, %cl
+        inb     $0xa1, %al
+        movb    %al, %ch
+        orl     %edx, %ecx
+        movb    %cl, %al
+        outb    %al, $0x21
+        movb    %ch, %al
+        outb    %al, $0xa1
+        movb    $PIC_EOI, %al
+        testl   $0xff00, %edx
+        jz      9f
+        outb    %al, $0xa0              /* slave line: both PICs */
+9:      outb    %al, $0x20
         /* fall through */
 
-/* Copy the current UTCB after the block so the host gets MRs with the trap. */
+/* Copy the current UTCB after the block so the host gets MRs with the trap;
+ * the guest's clock first: PIT input clocks since the tick started (the base
+ * the ticks add up, plus what the counter says of this period, plus a period
+ * when a tick is pending, not yet taken). */
 save_utcb:
+        xorl    %eax, %eax
+        xorl    %edx, %edx
+        cmpl    $0, TB + TB_RUNNING
+        je      2f
+        movl    TB + TB_TICK, %edi
+        movb    $0x00, %al              /* latch channel 0 */
+        outb    %al, $0x43
+        inb     $0x40, %al
+        movb    %al, %cl
+        inb     $0x40, %al
+        movb    %al, %ch
+        movzwl  %cx, %ecx
+        subl    %ecx, %edi              /* clocks into this period */
+        movb    $0x0a, %al              /* OCW3: read the IRR */
+        outb    %al, $0x20
+        inb     $0x20, %al
+        testb   $1, %al
+        jz      1f
+        addl    TB + TB_TICK, %edi
+1:      movl    TB + TB_BASE, %eax
+        movl    TB + TB_BASE + 4, %edx
+        addl    %edi, %eax
+        adcl    $0, %edx
+2:      movl    %eax, EB + EB_COUNTER
+        movl    %edx, EB + EB_COUNTER + 4
         movl    l4k_current_utcb, %esi
         movl    %esi, EB + EB_UTCB
         testl   %esi, %esi
@@ -291,6 +364,28 @@ copy_record:
         jmp     copy_record
 copy_done:
 
+        /* Lazy FPU switch (docs/internals.md 3.4): l4k_fpu_next (a copy record
+         * sets it) is the fxsave area (512 bytes, 16-byte aligned) of the thread
+         * we resume, 0 = leave the FPU alone (L4 threads use none);
+         * l4k_fpu_loaded the area whose state the registers hold. An area whose
+         * FCW is 0 is fresh (zeroed memory: never a state fxsave writes, FNINIT
+         * leaves 0x37f) and starts from the boot state l4k_fpu_init. */
+        movl    l4k_fpu_next, %eax
+        testl   %eax, %eax
+        jz      fpu_done
+        movl    l4k_fpu_loaded, %ecx
+        cmpl    %eax, %ecx
+        je      fpu_done
+        testl   %ecx, %ecx
+        jz      1f
+        fxsave  (%ecx)
+1:      cmpw    $0, (%eax)
+        jne     2f
+        fxrstor l4k_fpu_init
+        jmp     3f
+2:      fxrstor (%eax)
+3:      movl    %eax, l4k_fpu_loaded
+fpu_done:
         movl    XB_TLS(%ebx), %eax
         movl    %eax, l4k_user_tls      /* what %gs:0 reads in user mode */
         movl    XB_CUR_UTCB(%ebx), %eax
@@ -300,7 +395,46 @@ copy_done:
         jz      1f
         movl    %eax, %cr3              /* the next thread's space (flushes the TLB) */
 1:
+        /* timer block: start the tick once, apply 8259 mask changes */
+        cmpl    $0, TB + TB_ARM
+        je      2f
+        movl    $0, TB + TB_ARM
+        movb    $0x34, %al              /* channel 0, lo/hi byte, mode 2 (rate generator) */
+        outb    %al, $0x43
+        movl    TB + TB_TICK, %eax
+        outb    %al, $0x40
+        movb    %ah, %al
+        outb    %al, $0x40
+        movl    $0, TB + TB_BASE
+        movl    $0, TB + TB_BASE + 4
+        movl    $1, TB + TB_RUNNING
+        inb     $0x21, %al
+        andb    $0xfe, %al              /* line 0 */
+        outb    %al, $0x21
+2:      cmpl    $0, TB + TB_OPS
+        je      3f
+        movl    $0, TB + TB_OPS
+        movl    TB + TB_UNMASK, %edx
+        testl   $0xff00, %edx
+        jz      4f
+        orl     $4, %edx                /* a slave line needs the cascade (line 2) */
+4:      inb     $0x21, %al
+        movb    %al, %cl
+        inb     $0xa1, %al
+        movb    %al, %ch
+        notl    %edx
+        andl    %edx, %ecx
+        orl     TB + TB_MASK, %ecx
+        movb    %cl, %al
+        outb    %al, $0x21
+        movb    %ch, %al
+        outb    %al, $0xa1
+        movl    $0, TB + TB_UNMASK
+        movl    $0, TB + TB_MASK
+3:
         movl    $0xffffffff, EB + EB_KIND   /* "not in the kernel" marker for the host */
+        cmpl    $l4k_idle, XB_EIP(%ebx)
+        je      l4k_idle
 
         /* iret frame: ss, esp, eflags, cs, eip */
         pushl   $UDATA
@@ -326,6 +460,35 @@ copy_done:
         movl    XB_EDI(%ebx), %edi
         movl    XB_EBX(%ebx), %ebx
         iret
+
+/* Idle: the kernel has nothing to run.  Wait for an interrupt in ring 0 with
+ * interrupts on (QEMU's vCPU sleeps in hlt; the host sleeps in its wait for
+ * the stop); the interrupt is an entry like any other. */
+        .global l4k_idle
+l4k_idle:
+        sti
+1:      hlt
+        jmp     1b
+
+/* The tick (vector 32), from user mode or the idle loop: EOI, the period
+ * joins the counter's base; while TB_SKIP is non-zero it is absorbed here
+ * (iret to what was interrupted), else it is a kernel entry of kind 5, line 0.
+ * Only the CPU's frame is on the stack; %ss is the kernel's. */
+tick_fast:
+        pushl   %eax
+        movb    $PIC_EOI, %al
+        outb    %al, $0x20
+        movl    %ss:TB + TB_TICK, %eax
+        addl    %eax, %ss:TB + TB_BASE
+        adcl    $0, %ss:TB + TB_BASE + 4
+        cmpl    $0, %ss:TB + TB_SKIP
+        je      1f
+        decl    %ss:TB + TB_SKIP
+        popl    %eax
+        addl    $8, %esp                /* vector, error code */
+        iret
+1:      popl    %eax
+        jmp     entry_save
 
 /* Multiboot entry: protected mode, paging off, interrupts off, flat segments
  * of the loader's GDT. */
@@ -408,6 +571,7 @@ _start:
         movb    $0xff, %al
         outb    %al, $0x21
         outb    %al, $0xa1
+        movl    $PIT_HZ, TB + TB_FREQ   /* for the host (the tick starts when armed) */
 
         /* boot page directory: 0..128 MiB 1:1 for everybody (the flat world),
          * the kernel window at 0xC0000000, supervisor only; then paging on */
@@ -433,19 +597,37 @@ _start:
         movl    %eax, %cr0
         jmp     6f                      /* identity-mapped: nothing moves */
 6:
+        /* x87/SSE for user mode (Linux i386 programs): CR0.MP and NE, EM and TS
+         * clear (no #NM: the switch is eager in the return path), CR4.OSFXSR and
+         * OSXMMEXCPT; the FNINIT state (MXCSR at its reset value 0x1f80) is what
+         * a fresh save area starts from */
+        movl    %cr0, %eax
+        andl    $~(CR0_EM | CR0_TS), %eax
+        orl     $(CR0_MP | CR0_NE), %eax
+        movl    %eax, %cr0
+        movl    %cr4, %eax
+        orl     $(CR4_OSFXSR | CR4_OSXMMEXCPT), %eax
+        movl    %eax, %cr4
+        fninit
+        fxsave  l4k_fpu_init
         jmp     save_utcb               /* entry block is zero: kind 0 (boot) */
 
 /* Kernel data: plain RAM the host reads and writes through the gdbstub. */
         .data
         .balign 8
+        .global l4k_gdt
+l4k_gdt:
 gdt:
         .quad   0                       /* null */
         .quad   0x00cf9a000000ffff      /* 0x08 kernel code, flat */
         .quad   0x00cf92000000ffff      /* 0x10 kernel data, flat */
         .quad   0x00cffa000000ffff      /* 0x18 user code, flat, DPL 3 */
         .quad   0x00cff2000000ffff      /* 0x20 user data, flat, DPL 3 */
-        .quad   0x0000890000000067      /* 0x28 TSS (base set by _start) */
-        .quad   0x0040f00000000003      /* 0x30 UTCB pointer: 4 bytes read-only, DPL 3 */
+        .quad   0x0000890000000078      /* 0x28 TSS (base set by _start), I/O bitmap */
+        /* 0x30 UTCB pointer: 4 bytes read-only, DPL 3 (base set by _start). For a
+         * thread with a Linux set_thread_area value the host rewrites it (a copy
+         * record): base = that value, 4 GiB, read-write, as Linux's TLS entry 6 */
+        .quad   0x0040f10000000003
 gdt_end:
         .balign 4
         .word   0
@@ -464,7 +646,13 @@ l4k_tss:
         .long   KDATA                   /* ss0 */
         .space  88
         .word   0                       /* trap */
-        .word   104                     /* I/O map base past the limit: no port access */
+        .word   104                     /* I/O permission bitmap right after */
+        /* Ring 3 may use ports 0x70/0x71 only: the CMOS RTC, the device user-level
+         * drivers program (l4/arch/device.h; its periodic interrupt is 8259 line 8).
+         * Ports past the bitmap (the TSS limit) are refused as a set bit is. */
+        .byte   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff      /* 0x00..0x3f */
+        .byte   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc, 0xff      /* 0x40..0x7f */
+        .byte   0xff                    /* the closing byte the CPU may read */
 
         .section .bss.l4k_blocks, "aw", @nobits
         .balign 64
@@ -481,6 +669,23 @@ l4k_exit_block:
 l4k_current_utcb:
         .space  4
         .size   l4k_current_utcb, 4
+        .balign 64
+        .global l4k_timer_block
+l4k_timer_block:                        /* host writes; the return path applies */
+        .space  64
+        .size   l4k_timer_block, 64
+        .global l4k_fpu_next            /* the host: a copy record when it changes */
+l4k_fpu_next:
+        .space  4
+        .size   l4k_fpu_next, 4
+        .global l4k_fpu_loaded
+l4k_fpu_loaded:
+        .space  4
+        .size   l4k_fpu_loaded, 4
+        .balign 16
+l4k_fpu_init:                           /* fxsave image of the boot (FNINIT) state */
+        .space  512
+        .size   l4k_fpu_init, 512
 
         .section .bss.l4k_tables, "aw", @nobits
         .balign 4096

@@ -57,6 +57,7 @@
 #define EB_PC (36*WS)
 #define EB_STATUS (37*WS)
 #define EB_UTCB (38*WS)
+#define EB_COUNTER (39*WS)              /* mtime at entry (RV32: its low word) */
 #define EB_UTCB_COPY (40*WS)
 /* exit block byte offsets */
 #define XB_X(n) ((n) * WS)
@@ -79,6 +80,62 @@
 #define PMP_R 1
 #define PMP_W 2
 #define PMP_X 4
+
+/* The guest timer: the CLINT's mtime/mtimecmp (hart 0), machine timer
+ * interrupt (mcause 7).  Lines are the mcause interrupt codes 0..15. */
+#define CLINT_MTIMECMP 0x02004000
+#define CLINT_MTIME 0x0200bff8
+#define MTIME_HZ 10000000               /* the virt board's timebase */
+#define IRQ_TICK 7
+#define MIE_MTIE (1 << IRQ_TICK)
+#define MSTATUS_MIE 0x8
+#define IRQ_EXTERNAL 11                 /* the PLIC: lines 32 + source */
+#define MIE_MEIE (1 << IRQ_EXTERNAL)    /* the kernel's: the PLIC masks its own sources */
+#define IRQ_PLIC 32
+#define IRQ_SPURIOUS 255
+#define PLIC_PRIORITY 0x0c000000        /* one word per source */
+#define PLIC_ENABLE 0x0c002000          /* context 0 (hart 0, M-mode): sources 0..31 */
+#define PLIC_THRESHOLD 0x0c200000
+#define PLIC_CLAIM 0x0c200004
+#define PLIC_SOURCES 32
+        /* timer block (l4k_timer_block) byte offsets, 32-bit words:
+         * l4gdb/guesttimer.py */
+#define TB_TICK 0                       /* mtime ticks per tick */
+#define TB_ARM 4                        /* non-zero: start the tick on the way out */
+#define TB_FREQ 8                       /* MTIME_HZ, stored at boot */
+#define TB_OPS 12                       /* non-zero: apply UNMASK/MASK to mie */
+#define TB_UNMASK 16                    /* lines to enable (bit n: line n) */
+#define TB_MASK 24                      /* lines to disable */
+#define TB_SKIP 32                      /* ticks to absorb without a kernel entry */
+
+/* mtimecmp = mtime + one tick (no catching up: the next tick is a tick from
+ * now).  Uses t0..t3. */
+        .macro  next_tick
+        li      t0, CLINT_MTIME
+#if WS == 8
+        ld      t1, 0(t0)
+        la      t3, l4k_timer_block
+        lwu     t3, TB_TICK(t3)
+        add     t1, t1, t3
+        li      t0, CLINT_MTIMECMP
+        sd      t1, 0(t0)
+#else
+1:      lw      t2, 4(t0)               /* hi, lo, hi again: no torn read */
+        lw      t1, 0(t0)
+        lw      t3, 4(t0)
+        bne     t2, t3, 1b
+        la      t3, l4k_timer_block
+        lw      t3, TB_TICK(t3)
+        add     t3, t1, t3              /* new low */
+        sltu    t1, t3, t1              /* carry */
+        add     t2, t2, t1
+        li      t0, CLINT_MTIMECMP
+        li      t1, -1
+        sw      t1, 0(t0)               /* low all ones first: no early match meanwhile */
+        sw      t2, 4(t0)
+        sw      t3, 0(t0)
+#endif
+        .endm
 
         .section .text.start, "ax"
         .global l4k_kernel_start
@@ -121,6 +178,24 @@ _start:
         addi    t0, t0, WS
         j       1b
 2:
+        la      t0, l4k_timer_block     /* for the host; the tick stays off (mie) */
+        li      t1, MTIME_HZ
+        sw      t1, TB_FREQ(t0)
+        /* the PLIC: every source priority 1, none enabled, threshold 0; its
+         * interrupt (MEIE) always on: it masks its sources itself */
+        li      t0, PLIC_PRIORITY
+        li      t1, 1
+        li      t2, PLIC_SOURCES
+3:      sw      t1, 0(t0)
+        addi    t0, t0, 4
+        addi    t2, t2, -1
+        bnez    t2, 3b
+        li      t0, PLIC_ENABLE
+        sw      zero, 0(t0)
+        li      t0, PLIC_THRESHOLD
+        sw      zero, 0(t0)
+        li      t0, MIE_MEIE
+        csrs    mie, t0
         la      sp, l4k_entry_block     /* entry block is zero: kind 0 (boot) */
         j       save_utcb
 
@@ -129,6 +204,41 @@ _start:
         .global l4k_trap_vector
 l4k_trap_vector:
         csrrw   sp, mscratch, sp        /* sp = entry block, mscratch = user sp */
+        REG_S   t0, EB_X(5)(sp)
+        csrr    t0, mcause
+        bgez    t0, trap_save
+        REG_S   t1, EB_X(6)(sp)
+        REG_S   t2, EB_X(7)(sp)
+        REG_S   t3, EB_X(28)(sp)
+        li      t1, IRQ_TICK
+        slli    t0, t0, 1
+        srli    t0, t0, 1
+        bne     t0, t1, 3f
+        /* The tick (from user mode or the idle loop): the next one a tick from
+         * now; while TB_SKIP is non-zero it is absorbed here, back to what was
+         * interrupted, else it is a kernel entry of kind 5, line 7. */
+        next_tick
+        la      t0, l4k_timer_block
+        lw      t1, TB_SKIP(t0)
+        beqz    t1, 4f
+        addi    t1, t1, -1
+        sw      t1, TB_SKIP(t0)
+        REG_L   t0, EB_X(5)(sp)
+        REG_L   t1, EB_X(6)(sp)
+        REG_L   t2, EB_X(7)(sp)
+        REG_L   t3, EB_X(28)(sp)
+        csrrw   sp, mscratch, sp
+        mret
+3:      li      t1, IRQ_EXTERNAL
+        beq     t0, t1, 4f              /* the PLIC masks the source (trap_interrupt) */
+        li      t1, 1                   /* another line: off until the kernel enables it */
+        sll     t1, t1, t0
+        csrc    mie, t1
+4:      REG_L   t1, EB_X(6)(sp)
+        REG_L   t2, EB_X(7)(sp)
+        REG_L   t3, EB_X(28)(sp)
+trap_save:
+        REG_L   t0, EB_X(5)(sp)
         REG_S   ra, EB_X(1)(sp)
         REG_S   gp, EB_X(3)(sp)
         REG_S   tp, EB_X(4)(sp)
@@ -208,17 +318,40 @@ l4k_trap_vector:
 2:      REG_S      t3, EB_KIND(sp)
         j       save_utcb
 
-trap_interrupt:                         /* never enabled; reported all the same */
+trap_interrupt:                         /* detail = the line (the mcause code) */
         li      t3, 5
         REG_S   t3, EB_KIND(sp)
         slli    t1, t1, 1
         srli    t1, t1, 1
-        REG_S   t1, EB_DETAIL(sp)
+        li      t3, IRQ_EXTERNAL
+        bne     t1, t3, 2f
+        /* the PLIC: claim the source, disable it (until the kernel enables it
+         * again), complete; the line is 32 + the source */
+        li      t3, PLIC_CLAIM
+        lw      t1, 0(t3)
+        li      t4, IRQ_SPURIOUS
+        beqz    t1, 1f                  /* nothing after all */
+        li      t4, PLIC_SOURCES
+        bgeu    t1, t4, 1f
+        li      t4, 1
+        sll     t4, t4, t1
+        li      t5, PLIC_ENABLE
+        lw      t6, 0(t5)
+        not     t4, t4
+        and     t6, t6, t4
+        sw      t6, 0(t5)
+        sw      t1, 0(t3)               /* complete */
+        addi    t4, t1, IRQ_PLIC
+1:      mv      t1, t4
+2:      REG_S   t1, EB_DETAIL(sp)
         REG_S   t0, EB_PC(sp)
 
 /* Copy the current UTCB after the block so the host gets MRs with the trap,
  * only when it lies inside RAM and is word aligned.  sp = entry block. */
 save_utcb:
+        li      t0, CLINT_MTIME         /* the guest's clock */
+        REG_L   t0, 0(t0)
+        REG_S   t0, EB_COUNTER(sp)
         la      t0, l4k_current_utcb
         REG_L   t1, 0(t0)
         REG_S   zero, EB_UTCB(sp)
@@ -347,6 +480,44 @@ copy_done:
         REG_S   t0, EB_KIND(t1)         /* "not in the kernel" marker for the host */
         csrw    mscratch, t1
 
+        /* timer block: start the tick once, apply mie changes */
+        la      t1, l4k_timer_block
+        lw      t0, TB_ARM(t1)
+        beqz    t0, 2f
+        sw      zero, TB_ARM(t1)
+        mv      t4, t1
+        next_tick
+        mv      t1, t4
+        li      t0, MIE_MTIE
+        csrs    mie, t0
+2:      lw      t0, TB_OPS(t1)
+        beqz    t0, 3f
+        sw      zero, TB_OPS(t1)
+        lw      t0, TB_UNMASK(t1)
+        csrs    mie, t0
+        lw      t0, TB_MASK(t1)
+        csrc    mie, t0
+        li      t0, MIE_MEIE
+        csrs    mie, t0
+        li      t3, PLIC_ENABLE
+        lw      t2, 0(t3)
+        lw      t0, TB_UNMASK + 4(t1)   /* lines 32..63: PLIC sources */
+        or      t2, t2, t0
+        lw      t0, TB_MASK + 4(t1)
+        not     t0, t0
+        and     t2, t2, t0
+        sw      t2, 0(t3)
+        sw      zero, TB_UNMASK(t1)
+        sw      zero, TB_UNMASK + 4(t1)
+        sw      zero, TB_MASK(t1)
+        sw      zero, TB_MASK + 4(t1)
+3:      REG_L   t0, XB_PC(t6)
+        la      t1, l4k_idle
+        bne     t0, t1, 4f
+        li      t0, MSTATUS_MIE         /* idle: M-mode, interrupts on */
+        csrw    mstatus, t0
+        j       l4k_idle
+4:
         REG_L   t0, XB_PC(t6)
         csrw    mepc, t0
         li      t0, 0x80                /* MPP = U, MPIE set, MIE clear: mret to U */
@@ -385,6 +556,14 @@ copy_done:
         REG_L   t6, XB_X(31)(t6)        /* the base register last */
         mret
 
+/* Idle: the kernel has nothing to run.  Wait for an interrupt in M-mode with
+ * interrupts on (QEMU's vCPU sleeps in wfi; the host sleeps in its wait for
+ * the stop); the interrupt is an entry like any other. */
+        .global l4k_idle
+l4k_idle:
+        wfi
+        j       l4k_idle
+
 /* Preemption gate, on its own page (the one page of this image that user
  * mode may execute, by PMP entry 0).  The host switches threads only from
  * inside the kernel; to get there from a CPU it stopped in user mode it
@@ -417,3 +596,8 @@ l4k_exit_block:
 l4k_current_utcb:
         .space  WS
         .size   l4k_current_utcb, WS
+        .balign 64
+        .global l4k_timer_block
+l4k_timer_block:                        /* host writes; the return path applies */
+        .space  64
+        .size   l4k_timer_block, 64

@@ -18,6 +18,10 @@ void memsection_tests(void);
 void thread_tests(void);
 void cap_tests(void);
 void session_tests(void);
+void eas_tests(void);
+void pool_tests(void);
+void hardware_tests(void);
+void attach_tests(void);
 
 /* Start fn as a new Iguana thread of pd on a fresh memsection stack of pd;
  * returns its L4 id (nil on failure) and its reference in *ref. */

@@ -6,4 +6,7 @@
 #include <iguana/thread.h>
 #include <iguana/session.h>
 #include <iguana/cap.h>
+#include <iguana/eas.h>
+#include <iguana/hardware.h>
+#include <iguana/physpool.h>
 #endif

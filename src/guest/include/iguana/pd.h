@@ -15,4 +15,9 @@ int pd_add_clist(pd_ref_t pd, clist_ref_t clist);
 int pd_release_clist(pd_ref_t pd, clist_ref_t clist);
 /* l4gdb: the clist that receives the master caps of what this PD creates. */
 clist_ref_t pd_default_clist(void);
+/* Share ms with pd, with L4 rights rwx (L4_Readable ...); 0 or an error. */
+int pd_attach(pd_ref_t pd, memsection_ref_t ms, int rwx);
+int pd_detach(pd_ref_t pd, memsection_ref_t ms);
+memsection_ref_t pd_create_memsection_full(pd_ref_t pd, uintptr_t size, uintptr_t base, int flags,
+                                           physpool_ref_t pp, virtpool_ref_t vp, uintptr_t *got);
 #endif

@@ -11,6 +11,11 @@ typedef objref_t memsection_ref_t;
 typedef objref_t thread_ref_t;
 typedef objref_t session_ref_t;
 typedef objref_t clist_ref_t;
+typedef objref_t eas_ref_t;
+typedef objref_t hw_ref_t;
+typedef objref_t physpool_ref_t;
+typedef objref_t physmem_ref_t;
+typedef objref_t virtpool_ref_t;
 
 /* A password capability. */
 typedef struct { objref_t ref; uintptr_t passwd; } cap_t;
@@ -24,16 +29,23 @@ typedef struct { objref_t ref; uintptr_t passwd; } cap_t;
 #define IGUANA_IID_HARDWARE    25
 #define IGUANA_IID_MEMSECTION  26
 #define IGUANA_IID_SESSION     27
+#define IGUANA_IID_PHYSPOOL    30
+#define IGUANA_IID_PHYSMEM     31
 #define IGUANA_IID_CLIST       33
 #define IGUANA_LABEL(iid, m)   ((iid) * 64 + (m))
 
-/* Reply labels (error codes of this server). */
+/* Reply labels: the errno numbers of OKL4 3.0's C library (libs/c/include/errno.h). */
 #define IGUANA_OK      0
-#define IGUANA_EPERM   1   /* no capability for the object */
 #define IGUANA_ENOENT  2   /* no such object */
-#define IGUANA_ENOMEM  3
-#define IGUANA_EINVAL  4
-#define IGUANA_ENOSYS  5
+#define IGUANA_ENOMEM  12
+#define IGUANA_EBUSY   16  /* taken: an interrupt another driver has, a page mapped already */
+#define IGUANA_EINVAL  22
+#define IGUANA_EPERM   33  /* no capability for the object */
+#define IGUANA_ENOSYS  38
+
+/* create_memsection flags: at the given base; no backing (OKL4's MEM_USER). */
+#define IGUANA_MS_FIXED 0x1
+#define IGUANA_MS_USER  0x10
 #define IGUANA_EIPC    0x100  /* the IPC itself failed (+ ErrorCode << 8) */
 
 /* The Iguana server: thread UserBase + 1, version 1 (docs/iguana.md). */

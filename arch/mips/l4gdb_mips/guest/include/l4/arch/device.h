@@ -1,0 +1,45 @@
+/*
+ * A device a user-level driver can program: channel 0 of the PIIX4's i8254
+ * timer as a one-shot (mode 0: interrupt on terminal count).  Malta's ISA I/O
+ * space (physical 0x18000000) appears to user mode at L4_ISA_IO (uncached;
+ * a wired TLB entry in every space, kernel.S), so the timer's ports are at
+ * L4_ISA_IO + 0x40/0x43.  Its output is line 0 of the i8259s, which the
+ * kernel numbers 16 + line: L4_DEVICE_IRQ = 16, reaching the driver as an
+ * interrupt IPC once it is associated.  Portable code tests for this header
+ * with __has_include(<l4/arch/device.h>).
+ */
+#ifndef L4_ARCH_DEVICE_H
+#define L4_ARCH_DEVICE_H
+
+#include <l4/types.h>
+
+#define L4_DEVICE_IRQ 16
+#define L4_ISA_IO 0x7ffff000UL
+#define L4_PIT_HZ 1193182UL
+#define L4_PIT_CH0 0x40
+#define L4_PIT_CONTROL 0x43
+#define L4_PIT_ONESHOT 0x30             /* channel 0, low then high byte, mode 0 */
+
+static inline void l4_isa_out(unsigned port, unsigned char v)
+{
+    ((volatile unsigned char *)L4_ISA_IO)[port] = v;
+}
+
+/* Fire once, `us` microseconds from now (at most 54925 us). */
+static inline void l4_device_arm(L4_Word_t us)
+{
+    unsigned long long n = (unsigned long long)L4_PIT_HZ * us / 1000000ULL;
+    L4_Word_t count = n < 1 ? 1 : n > 0xffff ? 0xffff : (L4_Word_t)n;
+    l4_isa_out(L4_PIT_CONTROL, L4_PIT_ONESHOT);
+    l4_isa_out(L4_PIT_CH0, count & 0xff);
+    l4_isa_out(L4_PIT_CH0, count >> 8);  /* counting starts here */
+}
+
+/* Quiet the device (before the ack): a control word alone drops the output
+ * and stops the count until the next l4_device_arm(). */
+static inline void l4_device_stop(void)
+{
+    l4_isa_out(L4_PIT_CONTROL, L4_PIT_ONESHOT);
+}
+
+#endif /* L4_ARCH_DEVICE_H */

@@ -1,0 +1,106 @@
+"""``l4gdb wombat``: run one Linux program under Wombat, like ``qemu-arm PROGRAM``.
+
+The program's output is the console; the exit status is the program's (128+N
+when a signal N killed it); l4gdb's own failures exit with 125.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from l4gdb.errors import L4gdbError
+
+WOMBAT_FAILURE = 125
+ROOT_TASK = "wombat-init"
+
+
+@dataclass
+class WombatOptions:
+    arch: str = "arm"
+    argv: list[str] = field(default_factory=list)
+    rootfs: str | None = None
+    strace: bool = False
+    timeout: float | None = None          # seconds; None = no limit
+    snapshot: bool = False                # `wombat ps` + `l4 threads` when the program exits
+    env: list[str] | None = None
+    quiet_boot: bool = True
+
+
+@dataclass
+class WombatResult:
+    status: int
+    message: str = ""
+    snapshot_text: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
+               err: IO[str] = sys.stderr, stdin: Any = None) -> WombatResult:
+    """Boot L4 + Iguana + the Linux server, run ``opts.argv``, return its status."""
+    from l4gdb.console import Console
+    from l4gdb.host import Deadlock, Finished
+    from l4gdb.system import System, _feed_stdin, resolve_program, toolchain_for
+
+    from .files import raw_input_mode
+    from .rootfs import default_rootfs
+    from .server import DEFAULT_ENV, WombatConfig
+
+    try:
+        rootfs = Path(opts.rootfs) if opts.rootfs else default_rootfs(opts.arch)
+        if not rootfs.is_dir():
+            return WombatResult(WOMBAT_FAILURE, f"--rootfs {rootfs}: not a directory")
+        tc = toolchain_for(opts.arch)
+        program = resolve_program(tc, ROOT_TASK, [])
+    except L4gdbError as exc:
+        return WombatResult(WOMBAT_FAILURE, str(exc))
+    except FileNotFoundError as exc:
+        return WombatResult(WOMBAT_FAILURE, str(exc))
+    console = Console(out=out)
+    if stdin is None:
+        _feed_stdin(console)
+    else:
+        console.feed(stdin)
+        console.eof = True              # all the input there is: then reads return 0
+    config = WombatConfig(rootfs=str(rootfs), argv=list(opts.argv) or ["/bin/sh"],
+                          env=list(opts.env) if opts.env is not None else list(DEFAULT_ENV),
+                          strace=err if opts.strace else None, notices=err)
+    snap: dict[str, str] = {}
+    try:
+        with System(opts.arch, program, console, wombat_config=config) as system:
+            server = system.wombat
+            if opts.snapshot:
+                server.on_init_exit = lambda: snap.setdefault("text", _snapshot(system))
+            deadline = None if opts.timeout is None else time.monotonic() + opts.timeout
+            server.console_input = console
+            try:
+                # An interactive terminal: raw input, the Linux console edits lines.
+                with raw_input_mode(sys.stdin if stdin is None else None) as raw:
+                    tty = server.vfs.console
+                    tty.local = raw and tty.isatty
+                    system.loop.run(lambda: deadline is not None
+                                    and time.monotonic() > deadline)
+            except Finished as fin:
+                return WombatResult(fin.status, snapshot_text=snap.get("text", ""),
+                                    stats=dict(server.stats))
+            except Deadlock:
+                return WombatResult(WOMBAT_FAILURE, "wombat: every Linux process is blocked "
+                                    "and nothing can wake one (deadlock)",
+                                    snapshot_text=_snapshot(system))
+            return WombatResult(WOMBAT_FAILURE, f"wombat: timed out after {opts.timeout:g} s",
+                                snapshot_text=_snapshot(system))
+    except L4gdbError as exc:
+        return WombatResult(WOMBAT_FAILURE, str(exc))
+
+
+def _snapshot(system: Any) -> str:
+    """`wombat ps` and `l4 threads` of the running system, as text."""
+    from l4gdb.inspect import l4
+    from l4gdb.inspect.wombat import ps
+
+    text, _ = ps(system.wombat.snapshot(), [])
+    threads, _ = l4.threads(system.kernel.snapshot(), [])
+    return f"(gdb) wombat ps\n{text}(gdb) l4 threads\n{threads}"
