@@ -115,7 +115,9 @@ class KernelProvider:
         from l4gdb.inspect.commands import run_command
 
         ig = getattr(self.system, "iguana", None)
-        return run_command(cmd, self.kernel.snapshot(), ig.snapshot() if ig is not None else None)
+        linux = getattr(self.system, "wombat", None)
+        return run_command(cmd, self.kernel.snapshot(), ig.snapshot() if ig is not None else None,
+                           linux.snapshot() if linux is not None else None)
 
     def detach(self) -> None:
         self.resumed.set()

@@ -225,7 +225,9 @@ def l4gdb_kernel_event(name: str, data: dict[str, Any]) -> None:
     ``syscall_enter`` / ``syscall_exit`` / ``syscall_error`` (thread, number,
     args / results), ``ipc`` (sender, receiver, tag), ``ipc_block``,
     ``ipc_error``, ``exception`` (page faults and exceptions), ``schedule``
-    (reason: switch with prev/next, timeslice, yield, donate), ``interrupt``
+    (reason: switch with prev/next, timeslice, yield, donate,
+    delayed: a delayed preemption, quantum: the total quantum ran out),
+    ``preemption_message`` (thread, to, at_us), ``interrupt``
     (irq: a device line fired; the timer's tick is not reported),
     ``interrupt_associate`` (irq, handler), ``interrupt_ack`` (irq, thread),
     ``thread_create`` / ``thread_delete`` / ``thread_halt`` / ``thread_activate``,

@@ -6,7 +6,9 @@ leaving it (normally, by an exception, or by Ctrl-C) tears them all down.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -292,7 +294,9 @@ class System:
             self.wombat = install_wombat(self.kernel, abi, self.wombat_config, iguana=self.iguana)
         except LinuxError as exc:
             argv = getattr(self.wombat_config, "argv", None) or ["/bin/sh"]
-            raise UsageError(f"wombat: cannot run {argv[0]}: {exc.errno}"
+            from l4gdb.wombat.calls import strerror
+
+            raise UsageError(f"wombat: cannot run {argv[0]}: {strerror(exc.errno)}"
                              + (f" ({exc.detail})" if exc.detail else "")) from exc
 
 
@@ -425,12 +429,16 @@ def _feed_stdin(console: Console) -> None:
     import threading
 
     def pump() -> None:
-        stream = getattr(sys.stdin, "buffer", None)
-        if stream is None:
-            return
+        # os.read, not sys.stdin: a daemon thread blocked inside the buffered
+        # stream holds its lock, and Python's shutdown then aborts on it.
         try:
-            while chunk := stream.read1(256):
-                console.feed(chunk.decode(errors="replace"))
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            while chunk := os.read(fd, 256):
+                console.feed(decoder.decode(chunk))
         except (OSError, ValueError):   # stdin closed or not readable: no input
             return
         console.eof = True              # end of input: a Linux read of the console returns 0

@@ -73,7 +73,8 @@ L4TEST = {
 L4TEST["riscv64"] = L4TEST["riscv"]
 # Every arch has a guest timer and a device for user-level drivers (internals.md §3.3).
 INTERRUPT_CHECKS = ("interrupt/delivered", "interrupt/preempts-spinner-within-a-tick",
-                    "interrupt/reenabled-by-reply", "schedule/round-robin-spinners")
+                    "interrupt/reenabled-by-reply", "schedule/round-robin-spinners",
+                    "schedule/preemption-message")
 
 
 def test_l4test_passes_every_check(arch, l4gdb, no_leftovers):

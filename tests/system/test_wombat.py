@@ -77,7 +77,7 @@ def foreign_exec(arch: str):
         subprocess.run(["mount", "-t", "binfmt_misc", "binfmt_misc", str(BINFMT)], check=False)
     if not (BINFMT / "register").exists():
         pytest.fail("binfmt_misc is not available: qemu-user cannot follow busybox's execs")
-    name = f"l4gdb-test-{arch}"
+    name = f"l4gdb-test-{arch}-{os.getpid()}"      # one per xdist worker
     magic = b"\x7fELF\x01\x01\x01" + bytes(9) + bytes([2, 0, ELF_MACHINE[arch], 0])
     mask = b"\xff" * 7 + b"\x00" + b"\xff" * 8 + b"\xfe\xff\xff\xff"
     entry = BINFMT / name

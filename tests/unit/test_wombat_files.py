@@ -298,6 +298,23 @@ def test_local_line_discipline_echo_erase_kill_and_onlcr():
     assert con.read(10) == b"k" and written == []
 
 
+def test_console_takes_the_window_size_of_a_real_terminal():
+    import fcntl
+    import termios
+
+    master, slave = os.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("<HHHH", 50, 132, 0, 0))
+        term = Terminal()
+        with open(slave, "wb", buffering=0, closefd=False) as screen:
+            term.out = screen
+            con = Console.of_terminal(term)
+        assert con.isatty and con.winsize == (50, 132, 0, 0)
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
 def test_raw_input_mode_on_a_pseudo_terminal():
     import termios
 

@@ -444,3 +444,135 @@ def test_walks_leave_no_host_descriptor_open(jail):
 
 def test_at_fdcwd_is_linux_value():
     assert AT_FDCWD == -100
+
+
+# --- parity with the Linux kernel's own walk (a chroot in a child process) ------------------
+TRICKY = ["/", "/etc", "/etc/", "/etc/.", "/etc/..", "/etc/passwd/", "/etc/passwd/.",
+          "etc//passwd", "/bin/sh", "/bin/sh/", "/l/a", "/l/a/", "/l/dang", "/l/dang/",
+          "/l/up/etc/passwd", "/l/loop", "/l/loop/x", "/l/abs/passwd", "/l/rel/../passwd",
+          "/l/dir/../etc", "/tmp/../../..", "nope/..", "/etc/nope/..", "/l/chain",
+          "/l/file/..", "/l/deep/x", "/" + "a" * 256, "/etc/" + "b" * 255,
+          "/etc" + "/." * 2046, "/etc" + "/." * 2045, "/l/./a/", "/l/up/l/up/l/abs/"]
+
+
+def _tricky_tree(root) -> None:
+    (root / "l").mkdir()
+    os.symlink("../etc/passwd", root / "l/a")
+    os.symlink("missing", root / "l/dang")
+    os.symlink("../..", root / "l/up")
+    os.symlink("loop", root / "l/loop")
+    os.symlink("/etc", root / "l/abs")
+    os.symlink("../etc/passwd", root / "l/rel")
+    os.symlink("/bin", root / "l/dir")
+    os.symlink("a", root / "l/chain")
+    os.symlink("/etc/passwd", root / "l/file")
+    os.symlink("dir/../etc", root / "l/deep")
+
+
+def _in_chroot(root, body: str, payload) -> list:
+    """Run ``body`` (Python reading ``args``, filling ``out``) in a child
+    process chrooted to ``root``: the kernel's own answers."""
+    import json
+    import subprocess
+    import sys
+    code = ("import os, sys, json, errno\nos.chroot(sys.argv[1]); os.chdir('/')\n"
+            "args = json.loads(sys.argv[2])\nout = []\n" + body + "\nprint(json.dumps(out))\n")
+    res = subprocess.run([sys.executable, "-c", code, str(root), json.dumps(payload)],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def _kernel_answers(root, paths, follow: bool) -> list:
+    """stat/lstat of each path as Linux answers inside chroot(root)."""
+    return _in_chroot(root, """
+for p in args[0]:
+    try:
+        s = os.stat(p, follow_symlinks=args[1])
+        out.append([s.st_ino, s.st_mode])
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])""", [paths, follow])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+@pytest.mark.parametrize("follow", [True, False])
+def test_walk_agrees_with_the_kernel(jail, follow):
+    v, root, _ = jail
+    _tricky_tree(root)
+    want = _kernel_answers(root, TRICKY, follow)
+    p = Proc()
+    got = []
+    for path in TRICKY:
+        try:
+            st = v.stat(p, path, follow=follow)
+            got.append([st.ino, st.mode])
+        except LinuxError as e:
+            got.append(e.errno)
+    assert dict(zip(TRICKY, got, strict=True)) == dict(zip(TRICKY, want, strict=True))
+
+
+OPS = [("mkdir", "/etc"), ("mkdir", "/l/dang"), ("mkdir", "/newd/"), ("mkdir", "/nope/x"),
+       ("rmdir", "/etc/."), ("rmdir", "/tmp/.."), ("rmdir", "/l/a"), ("rmdir", "/"),
+       ("rmdir", "/newd"), ("unlink", "/etc"), ("unlink", "/l/chain"), ("unlink", "/nope"),
+       ("unlink", "/etc/passwd/"), ("rename", "/etc", "/etc/sub"), ("rename", "/bin/sh", "/tmp/"),
+       ("rename", "/tmp", "/etc"), ("rename", "/l/rel", "/tmp/rel"), ("rename", "/nope", "/x"),
+       ("symlink", "x", "/l/a"), ("symlink", "x", "/tmp/s"), ("link", "/etc", "/tmp/e"),
+       ("link", "/etc/passwd", "/tmp/h"), ("link", "/l/a", "/tmp/h2"), ("link", "/x", "/y"),
+       ("open", "/etc", "O_WRONLY"), ("open", "/l/dang", "O_CREAT|O_EXCL"),
+       ("open", "/l/dang", "O_CREAT"), ("open", "/l/loop", "O_CREAT"),
+       ("open", "/l/a", "O_NOFOLLOW"), ("open", "/etc/passwd", "O_DIRECTORY"),
+       ("open", "/etc", "O_CREAT"), ("open", "/tmp/new/", "O_CREAT"), ("readlink", "/etc"),
+       ("readlink", "/l/a"), ("readlink", "/nope")]
+
+
+def _kernel_ops(root) -> list:
+    return _in_chroot(root, """
+for op, *a in args:
+    try:
+        if op == "open":
+            fl = 0
+            for n in a[1].split("|"):
+                fl |= getattr(os, n)
+            os.close(os.open(a[0], fl, 0o644))
+        elif op == "readlink":
+            out.append(os.readlink(a[0]))
+            continue
+        else:
+            getattr(os, op)(*a)
+        out.append("ok")
+    except OSError as e:
+        out.append(errno.errorcode[e.errno])""", OPS)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_changes_fail_as_the_kernel_fails(jail, tmp_path):
+    import shutil
+    v, root, _ = jail
+    _tricky_tree(root)
+    twin = tmp_path / "twin"
+    shutil.copytree(root, twin, symlinks=True)
+    want = _kernel_ops(twin)
+    p = Proc()
+    got = []
+    for op, *args in OPS:
+        try:
+            if op == "open":
+                fl = 0
+                for n in args[1].split("|"):
+                    fl |= F[n]
+                v.open(p, args[0], fl, 0o644).release()
+            elif op == "readlink":
+                got.append(v.readlink(p, args[0]))
+                continue
+            elif op == "mkdir":
+                v.mkdir(p, args[0], 0o755)
+            elif op == "symlink":
+                v.symlink(p, args[0], args[1])
+            else:
+                getattr(v, op)(p, *args)
+            got.append("ok")
+        except LinuxError as e:
+            got.append(e.errno)
+    names = [" ".join(o) for o in OPS]
+    assert dict(zip(names, got, strict=True)) == dict(zip(names, want, strict=True))
+    assert sorted(os.listdir(root / "tmp")) == sorted(os.listdir(twin / "tmp"))

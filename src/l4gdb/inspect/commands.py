@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import shlex
 
-from l4gdb.inspect import iguana, l4
+from l4gdb.inspect import iguana, l4, wombat
 from l4gdb.inspect.l4 import CommandError
 
-FAMILIES = {"l4": l4.COMMANDS, "iguana": iguana.COMMANDS}
+FAMILIES = {"l4": l4.COMMANDS, "iguana": iguana.COMMANDS, "wombat": wombat.COMMANDS}
+# Families served from a server's own model (not the kernel snapshot), and what
+# they answer when the system has no such server.
+SERVER_FAMILIES = {"iguana": iguana.NO_SERVER, "wombat": wombat.NO_SERVER}
 
 
 def help_text() -> str:
@@ -19,9 +22,10 @@ def help_text() -> str:
     return "\n".join(lines) + "\n(add --json for machine-readable output)\n"
 
 
-def run_command(line: str, snapshot, iguana_model=None) -> str:
+def run_command(line: str, snapshot, iguana_model=None, wombat_model=None) -> str:
     """The text (or JSON) answer to ``line``; errors come back as text too.
-    ``iguana_model``: the Iguana server's snapshot (None: no Iguana)."""
+    ``iguana_model`` / ``wombat_model``: the Iguana / Linux server's snapshot
+    (None: the system has no such server)."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -31,10 +35,11 @@ def run_command(line: str, snapshot, iguana_model=None) -> str:
     if len(words) < 2 or words[0] not in FAMILIES or words[1] not in FAMILIES[words[0]]:
         return help_text()
     fn, _ = FAMILIES[words[0]][words[1]]
-    if words[0] == "iguana":
-        if iguana_model is None:
-            return iguana.NO_SERVER
-        snapshot = iguana_model
+    if words[0] in SERVER_FAMILIES:
+        model = {"iguana": iguana_model, "wombat": wombat_model}[words[0]]
+        if model is None:
+            return SERVER_FAMILIES[words[0]]
+        snapshot = model
     try:
         text, data = fn(snapshot, words[2:])
     except CommandError as exc:

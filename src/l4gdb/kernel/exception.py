@@ -55,15 +55,16 @@ def build_message(k: Kernel, t: Tcb, trap: Trap) -> list[int]:
 def raise_exception(k: Kernel, t: Tcb, trap: Trap) -> None:
     what = "page fault" if trap.kind is TrapKind.PAGEFAULT else f"exception {trap.number}"
     handler = t.exception_handler
-    if handler == NILTHREAD or k.resolve(t, handler) is None:
+    h = k.resolve(t, handler) if handler != NILTHREAD else None
+    if h is None:
         ip = t.regs.get(k.arch.ip_reg, 0)
         extra = f" addr={trap.fault_addr:#x}" if trap.kind is TrapKind.PAGEFAULT else ""
         k.halt(t, f"unhandled {what} at ip={ip:#x}{extra}")
         return
-    k.event("exception", thread=t.global_id, kind=trap.kind.value, handler=handler)
-    h = k.resolve(t, handler)
-    fast = getattr(h.host, "handle_exception", None) if h is not None and h.host else None
-    if fast is not None and h is not None:
+    if k.events is not None:
+        k.event("exception", thread=t.global_id, kind=trap.kind.value, handler=handler)
+    fast = getattr(h.host, "handle_exception", None) if h.host is not None else None
+    if fast is not None:
         _to_host_server(k, t, h, trap, fast)
         return
     never = Timeout(NEVER)
@@ -79,10 +80,18 @@ def _to_host_server(k: Kernel, t: Tcb, h: Tcb, trap: Trap, fast) -> None:
     registers into MRs and back: the server reads and changes ``t.regs`` and
     answers True (reply now) or False (reply later with ``Kernel.host_reply``).
     """
+    # The common case (the reply comes at once) leaves the thread where it is:
+    # it blocks only when the server keeps the reply for later.
     t.op = IpcOp(h.global_id, h.global_id, None, IpcKind.EXCEPTION)
+    if fast(k, t, trap):
+        if t.state is not State.DEAD:
+            t.op = None
+        return
+    if t.state is State.DEAD or t.op is None:
+        return
+    deadline = t.deadline_us                  # the server's timeout for the blocked call
     ipc.block(k, t, State.WAITING, h.global_id, h, None)
-    if fast(k, t, trap) and t.op is not None and t.partner_tcb is h:
-        ipc.finish(k, t, from_id=None)
+    t.deadline_us = deadline
 
 
 def host_reply(k: Kernel, server: Tcb, t: Tcb) -> bool:

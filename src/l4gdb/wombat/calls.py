@@ -213,6 +213,11 @@ def result_text(call: Call, result: int) -> str:
     return str(result)
 
 
+def strerror(name: str) -> str:
+    """The C library's text for an errno name (the name itself when unknown)."""
+    return _STRERROR.get(name, name)
+
+
 _HEX_RESULTS = {"brk", "mmap", "mmap2", "mremap", "set_tid_address"}
 _STRERROR = {
     "EPERM": "Operation not permitted", "ENOENT": "No such file or directory",

@@ -553,8 +553,15 @@ class Console:
             isatty = bool(out is not None and out.isatty())
         except (AttributeError, ValueError, OSError):
             isatty = False
-        return cls(output=term.write, termios=termios or default_termios(),
-                   chars=chars or TtyChars(), source=term, isatty=isatty)
+        con = cls(output=term.write, termios=termios or default_termios(),
+                  chars=chars or TtyChars(), source=term, isatty=isatty)
+        if isatty:
+            try:                               # the real window, for line editing
+                size = os.get_terminal_size(out.fileno())
+                con.winsize = (size.lines, size.columns, 0, 0)
+            except (AttributeError, ValueError, OSError):
+                pass
+        return con
 
     def pull(self) -> None:
         """Move what the source has into the input queue."""

@@ -80,10 +80,18 @@ class Process:
     def describe(self) -> dict[str, Any]:
         state = "Z" if self.zombie else ("S" if any(t.call for t in self.threads) else "R")
         blocked = next((t.call.name for t in self.threads if t.call), "")
+        mem = self.mm.describe() if self.mm is not None and not self.zombie else {}
         return {"pid": self.pid, "ppid": self.ppid, "pgid": self.pgid, "state": state,
                 "threads": [t.tcb.global_id for t in self.threads],
                 "cmd": " ".join(self.argv) or self.exe, "exe": self.exe, "cwd": self.cwd,
-                "wchan": blocked}
+                "wchan": blocked, "space": mem.get("space"), "resident": mem.get("resident", 0),
+                "maps": mem.get("areas", []), "fds": self._fds()}
+
+    def _fds(self) -> list[dict[str, Any]]:
+        slots = getattr(self.fds, "slots", {}) if not self.zombie else {}
+        cloexec = getattr(self.fds, "cloexec", set())
+        return [{"fd": fd, "what": f.link_text(), "cloexec": fd in cloexec}
+                for fd, f in sorted(slots.items())]
 
 
 def wait_status_exited(code: int) -> int:

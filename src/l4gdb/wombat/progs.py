@@ -11,6 +11,8 @@ from l4gdb.build import guest_dir
 from l4gdb.errors import UsageError
 from l4gdb.guestspec import GuestToolchain
 
+IMAGE_BASE = 0x400000
+
 
 def linux_source(name: str) -> Path:
     path = guest_dir() / "linux" / f"{name}.c"
@@ -27,7 +29,9 @@ def build_linux_program(tc: GuestToolchain, name: str, out: Path,
     compile_ = ["clang", f"--target={tc.clang_target}", *tc.cflags, "-O2", "-ffreestanding",
                 "-fno-pic", "-fno-stack-protector", "-c",
                 *(f"-D{k}={v}" for k, v in (defines or {}).items()), "-o", str(obj), str(src)]
-    link = ["ld.lld", "-static", "-e", "_start", "--build-id=none", "-o", str(out), str(obj)]
+    # Linked where every arch lets user programs live (MIPS keeps the low 128 KiB).
+    link = ["ld.lld", "-static", "-e", "_start", "--build-id=none", f"--image-base={IMAGE_BASE:#x}",
+            "-o", str(out), str(obj)]
     for cmd in (compile_, link):
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if done.returncode != 0:

@@ -78,9 +78,10 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
             server.console_input = console
             try:
                 # An interactive terminal: raw input, the Linux console edits lines.
-                with raw_input_mode(sys.stdin if stdin is None else None) as raw:
-                    tty = server.vfs.console
-                    tty.local = raw and tty.isatty
+                tty = server.vfs.console
+                host_in = sys.stdin if stdin is None and tty.isatty else None
+                with raw_input_mode(host_in) as raw:
+                    tty.local = raw
                     system.loop.run(lambda: deadline is not None
                                     and time.monotonic() > deadline)
             except Finished as fin:

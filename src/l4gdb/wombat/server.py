@@ -254,7 +254,7 @@ class LinuxServer:
         proc = Process(pid=pid, ppid=0, pgid=pid, sid=pid, mm=None, fds=fds,
                        cwd=self.config.cwd, start_us=self.now_us)
         proc.exit_signal = self.sig("SIGCHLD")
-        image = self._load_exec(proc, path, argv, envp)
+        image = self._load_exec(proc, self._search_path(proc, path, envp), argv, envp)
         proc.mm = self._new_mm()
         lt = self._new_thread(proc, proc.mm)
         self.procs[pid] = proc
@@ -262,6 +262,20 @@ class LinuxServer:
         self._exec_into(lt, *image)
         self._start(lt)
         return proc
+
+    def _search_path(self, proc: Process, name: str, envp: list[str]) -> str:
+        """A program name without '/' is looked up in PATH inside the rootfs."""
+        if "/" in name:
+            return name
+        path = next((e[5:] for e in envp if e.startswith("PATH=")), "/bin:/usr/bin")
+        for d in path.split(":"):
+            candidate = f"{d or '.'}/{name}"
+            try:
+                self.resolve_exec(proc, candidate)
+            except LinuxError:
+                continue
+            return candidate
+        raise LinuxError("ENOENT", f"{name} is not in PATH ({path}) inside the rootfs")
 
     def _alloc_pid(self) -> int:
         pid = self._next_pid
@@ -301,7 +315,7 @@ class LinuxServer:
         self._map_special(proc.mm.space)
         proc.exe = jail_path
         proc.argv = list(argv)
-        lt.tcb.name = PurePosixPath(jail_path).name
+        lt.tcb.name = PurePosixPath(argv[0] if argv else jail_path).name or "linux"
         regs = {r: 0 for r in k.arch.reg_names}
         regs[k.arch.flags_reg] = k.arch.user_flags
         regs[k.arch.ip_reg] = entry & ~1
@@ -401,7 +415,10 @@ class LinuxServer:
 
     def _set_deadline(self, lt: LinuxThread, call: Call) -> None:
         due = call.wake_at_us
-        if call.state.get("console"):
+        # An interactive console edits lines itself: keep looking at it so a ^C
+        # reaches a foreground process that is not reading (sys_fs.service_console).
+        local = self.vfs is not None and getattr(self.vfs.console, "local", False)
+        if call.state.get("console") or local:
             poll = self.now_us + CONSOLE_POLL_US
             due = poll if due is None else min(due, poll)
         lt.tcb.deadline_us = due
@@ -454,6 +471,9 @@ class LinuxServer:
 
     def exception_timeout(self, k: Kernel, t: Tcb) -> None:
         """A blocked call's deadline (sleep, poll timeout, console poll) came."""
+        from .sys_fs import service_console
+
+        service_console(self)
         lt = self.threads.get(t.global_id)
         t.deadline_us = None
         if lt is None or lt.call is None:
@@ -462,11 +482,6 @@ class LinuxServer:
             k.host_reply(self.tcb, t)
         if self.blocked:
             self._retry(exclude=lt)
-
-    def poke(self) -> None:
-        """Something outside changed (console input): blocked calls look again."""
-        if self.blocked:
-            self._retry()
 
     # --- page faults -------------------------------------------------------------------------
     def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:

@@ -530,7 +530,7 @@ NS = 1_000_000_000
 def _clock_ns(call: Call, clock: int) -> int:
     if clock < 0 or clock > 11:
         raise LinuxError("EINVAL")
-    if clock in (CLOCK_REALTIME, 8, 11):       # REALTIME, REALTIME_ALARM, TAI
+    if clock in (CLOCK_REALTIME, 5, 8, 11):    # REALTIME, _COARSE, _ALARM, TAI
         return time.time_ns()
     return call.server.now_us * 1000
 

@@ -156,6 +156,20 @@ class _Walk:
         return fd
 
 
+def _raise_host_fd_limit() -> None:
+    """Every open guest file is a host descriptor: let l4gdb have as many as
+    the hard limit allows (the guests' own limit is RLIMIT_NOFILE per process)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def _close(fd: int | None) -> None:
     if fd is not None and fd >= 0:
         os.close(fd)
@@ -171,6 +185,7 @@ class Vfs:
         if not self.root.is_dir():
             raise FileNotFoundError(f"rootfs {self.root} is not a directory")
         self.root_fd = os.open(self.root, _DIR_PATH & ~os.O_NOFOLLOW)
+        _raise_host_fd_limit()
         self.flags = dict(open_flags)
         self.console = console
         self.tree = ProcTree(processes)     # /proc and /dev

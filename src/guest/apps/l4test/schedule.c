@@ -141,6 +141,42 @@ static void irq_priority(void)
     L4_DeassociateInterrupt(irq);
 }
 
+/* X.2 preemption messages: a thread with PreemptFlags s whose sensitive
+ * priority covers ours is preempted by our wakeup (a timeout: not its own
+ * call); when it runs again it tells its exception handler (us) with a
+ * message labelled -3 << 4 (u = 2: the time of the preemption). */
+#define PREEMPT_LABEL ((L4_Word_t)(-3L << 4) & (~0UL >> 16))
+static volatile L4_Word_t signalled_spins;
+static void signalled_spinner(void)
+{
+    L4_Set_ExceptionHandler(main_tid);
+    L4_EnablePreemptionFaultException();
+    for (;;)
+        signalled_spins++;
+}
+
+static void preemption_message(void)
+{
+    L4_ThreadId_t t = thread_spawn(signalled_spinner);
+    L4_Set_Priority(t, 50);
+    L4_Set_PreemptionDelay(t, 250, 0);
+    L4_Word64_t t0 = L4_SystemClock().raw;
+    L4_Sleep(ms(30));               /* it spins; our wakeup preempts it */
+    L4_MsgTag_t tag = L4_Receive_Timeout(t, ms(200));
+    L4_Word_t lo = 0, hi = 0;
+    L4_StoreMR(1, &lo);
+    L4_StoreMR(2, &hi);
+    L4_Word64_t at = lo;
+    if (sizeof(L4_Word_t) == 4)
+        at |= (L4_Word64_t)hi << 32;
+    check(G, "preemption-message",
+          L4_IpcSucceeded(tag) && L4_Label(tag) == PREEMPT_LABEL && L4_UntypedWords(tag) == 2
+          && signalled_spins > 0 && at >= t0 + 30000,
+          "tag %lx (error %lx), preempted at %lu us after sleeping for 30000", tag.raw,
+          L4_ErrorCode(), (L4_Word_t)(at - t0));
+    thread_kill(t);
+}
+
 void schedule_tests(void)
 {
     states();
@@ -148,6 +184,7 @@ void schedule_tests(void)
     thread_switch();
     priority_order();
     round_robin();
+    preemption_message();
     irq_priority();
     thread_kill_all();
 }

@@ -59,6 +59,30 @@ L4_INLINE void L4_Set_ThreadWord(int n, L4_Word_t w) { __L4_Set_TCR(__L4_TCR_THR
 L4_INLINE L4_Word_t L4_PreemptFlags(void) { return __L4_TCR(__L4_TCR_FLAGS) & 0xff; }
 L4_INLINE L4_Word_t L4_CopFlags(void) { return (__L4_TCR(__L4_TCR_FLAGS) >> 8) & 0xff; }
 
+/* PreemptFlags (X.2): s = preemption messages to the exception handler, d =
+ * delay preemption (up to the Schedule maximum delay), I = the kernel delayed
+ * one (yield soon).  The setters return the flag's previous state. */
+#define __L4_PREEMPT_SIGNAL  0x20
+#define __L4_PREEMPT_DELAY   0x40
+#define __L4_PREEMPT_PENDING 0x80
+L4_INLINE L4_Bool_t __L4_Set_PreemptFlag(L4_Word_t flag, int on)
+{
+    L4_Word_t w = __L4_TCR(__L4_TCR_FLAGS);
+    __L4_Set_TCR(__L4_TCR_FLAGS, on ? (w | flag) : (w & ~flag));
+    return (w & flag) != 0;
+}
+L4_INLINE L4_Bool_t L4_EnablePreemptionFaultException(void)
+{
+    return __L4_Set_PreemptFlag(__L4_PREEMPT_SIGNAL, 1);
+}
+L4_INLINE L4_Bool_t L4_DisablePreemptionFaultException(void)
+{
+    return __L4_Set_PreemptFlag(__L4_PREEMPT_SIGNAL, 0);
+}
+L4_INLINE L4_Bool_t L4_DisablePreemption(void) { return __L4_Set_PreemptFlag(__L4_PREEMPT_DELAY, 1); }
+L4_INLINE L4_Bool_t L4_EnablePreemption(void) { return __L4_Set_PreemptFlag(__L4_PREEMPT_DELAY, 0); }
+L4_INLINE L4_Bool_t L4_PreemptionPending(void) { return (L4_PreemptFlags() & __L4_PREEMPT_PENDING) != 0; }
+
 L4_INLINE L4_ThreadId_t L4_ExchangeRegisters(L4_ThreadId_t dest, L4_Word_t control,
                                              L4_Word_t sp, L4_Word_t ip, L4_Word_t flags,
                                              L4_Word_t user_handle, L4_ThreadId_t pager,
