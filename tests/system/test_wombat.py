@@ -37,6 +37,10 @@ SCRIPTS = {
                  "sleep 0.1 & wait $!; echo slept $?",
     "ls-cat": "ls /etc | sort; cat /etc/passwd | cut -d: -f1,7; ls -d /bin /tmp",
     "status": "false || echo or; true && echo and; exit 7",
+    "sigpipe": "yes | head -2; (yes; echo yes-died $? > /tmp/s) | head -1; cat /tmp/s",
+    "signal-handler": "trap 'echo got USR1' USR1; kill -USR1 $$; echo after; "
+                      "(trap 'echo sub TERM; exit 5' TERM; kill $(sh -c 'echo $PPID'); "
+                      "sleep 1); echo sub $?",
 }
 
 

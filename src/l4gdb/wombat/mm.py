@@ -18,7 +18,7 @@ Errors are :class:`LinuxError` with Linux's errno names.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -74,6 +74,9 @@ class Layout:
                    reserved=tuple(abi.reserved) + pages)
 
 
+SpaceFactory = Callable[[Fpage, Fpage], "Space"]
+
+
 class MmContext:
     """What all process memories share: the kernel, the server's host space,
     the frame pool and the page cache."""
@@ -86,6 +89,7 @@ class MmContext:
         self.layout = layout
         self.frames = frames if frames is not None else FramePool(kernel, host_space)
         self.cache = PageCache(self.frames)
+        self.space_factory: SpaceFactory | None = None
         self.frames.reclaim = self.cache.reclaim
         self.top = min(1 << kernel.bits, layout.user_top)
         reserved = [(0, MIN_ADDR), _span(layout.kip_area), _span(layout.utcb_area),
@@ -115,11 +119,14 @@ class Mm(MapCalls):
         self.ctx = ctx
         self.kernel = ctx.kernel
         self.mdb = ctx.kernel.mdb
-        space = ctx.kernel.new_space()
-        space.kip_area, space.utcb_area = ctx.layout.kip_area, ctx.layout.utcb_area
-        if not ctx.kernel.setup_space(space):
-            ctx.kernel.spaces.remove(space)
-            raise LinuxError("ENOMEM", "no page tables for a new space")
+        if ctx.space_factory is not None:
+            space = ctx.space_factory(ctx.layout.kip_area, ctx.layout.utcb_area)
+        else:
+            space = ctx.kernel.new_space()
+            space.kip_area, space.utcb_area = ctx.layout.kip_area, ctx.layout.utcb_area
+            if not ctx.kernel.setup_space(space):
+                ctx.kernel.spaces.remove(space)
+                raise LinuxError("ENOMEM", "no page tables for a new space")
         self.space = space
         self.vmas = VmaList()
         self.resident: dict[int, Frame] = {}     # page -> the frame this process holds
@@ -130,13 +137,17 @@ class Mm(MapCalls):
 
     @classmethod
     def create(cls, kernel: Kernel, host_space: Space, abi: LinuxAbi,
-               frames: FramePool | None = None) -> Mm:
+               frames: FramePool | None = None,
+               space_factory: SpaceFactory | None = None) -> Mm:
         """A new, empty memory in the context (page cache) shared by every
-        process of the server that owns ``frames``."""
+        process of the server that owns ``frames``; its L4 space comes from
+        ``space_factory(kip_area, utcb_area)`` (Wombat: an Iguana EAS) or,
+        without one, straight from the kernel."""
         ctx = _CONTEXTS.get(frames) if frames is not None else None
         if ctx is None or ctx.kernel is not kernel:
             ctx = MmContext(kernel, host_space, Layout.from_abi(abi), frames)
             _CONTEXTS[ctx.frames] = ctx
+        ctx.space_factory = space_factory
         return cls(ctx)
 
     # --- areas ------------------------------------------------------------------

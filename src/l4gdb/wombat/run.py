@@ -98,10 +98,12 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
 
 
 def _snapshot(system: Any) -> str:
-    """`wombat ps` and `l4 threads` of the running system, as text."""
-    from l4gdb.inspect import l4
-    from l4gdb.inspect.wombat import ps
+    """`wombat ps`, `iguana eas` and `l4 threads` of the running system, as text
+    (what those GDB commands print in an `l4gdb gdb` session)."""
+    from l4gdb.inspect.commands import run_command
 
-    text, _ = ps(system.wombat.snapshot(), [])
-    threads, _ = l4.threads(system.kernel.snapshot(), [])
-    return f"(gdb) wombat ps\n{text}(gdb) l4 threads\n{threads}"
+    models = {"iguana_model": system.iguana.snapshot() if system.iguana else None,
+              "wombat_model": system.wombat.snapshot()}
+    snap = system.kernel.snapshot()
+    return "".join(f"--- {cmd} ---\n{run_command(cmd, snap, **models)}"
+                   for cmd in ("wombat ps", "iguana eas", "l4 threads"))

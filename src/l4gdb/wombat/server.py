@@ -94,6 +94,8 @@ class LinuxServer:
         self.stats: dict[str, int] = {"syscalls": 0, "faults": 0}
         self._frames: Any = None
         self._fpu_free: list[int] = []
+        self.pd: Any = None                          # Wombat's Iguana PD
+        self._eas: dict[int, Any] = {}               # id(space) -> its Iguana EAS
         self.on_init_exit: Callable[[], Any] | None = None   # e.g. a snapshot for the demo
         self.console_input: Any = None
 
@@ -151,7 +153,7 @@ class LinuxServer:
                        processes=lambda: self.procs)
         register = getattr(iguana, "register_host_server", None)
         if register is not None:
-            register("wombat", t)
+            self.pd = register("wombat", t)     # Linux processes are EASes of this PD
         self._make_special_pages()
         kernel.event("wombat_boot", server=gid)
 
@@ -195,26 +197,41 @@ class LinuxServer:
 
         k = self.kernel
         assert k is not None and self.space is not None
-        return Mm.create(k, self.space, self.abi, self._frames)
+        factory = self._new_eas_space if self.pd is not None else None
+        return Mm.create(k, self.space, self.abi, self._frames, space_factory=factory)
+
+    def _new_eas_space(self, kip_area: Fpage, utcb_area: Fpage) -> Space:
+        """A process's L4 space: an Iguana external address space of Wombat's PD,
+        as OK Linux makes one per mm (``eas_create``)."""
+        from l4gdb.iguana.errors import Fail
+
+        try:
+            eas = self.iguana.create_eas(self.pd, kip_area, utcb_area)
+        except Fail as exc:
+            raise LinuxError("ENOMEM", f"Iguana refused an address space ({exc})") from None
+        self._eas[id(eas.space)] = eas
+        return eas.space
+
+    def _eas_of(self, space: Space) -> Any:
+        return self._eas.get(id(space))
 
     def _new_thread(self, proc: Process, mm: Any) -> LinuxThread:
         k = self.kernel
         assert k is not None and self.tcb is not None
         space = mm.space
-        used = {t.utcb_addr for t in space.threads}
-        area = space.utcb_area
-        slots = [area.base + i * k.utcb_size for i in range(area.size // k.utcb_size)]
-        utcb = next((s for s in slots if s not in used), None)
-        no = next((n for n in range(FIRST_LINUX_THREAD_NO, 1 << 17) if n not in k.threads), None)
-        if utcb is None or no is None or not k.back_utcb(space, utcb):
-            raise LinuxError("EAGAIN", "no thread or UTCB left")
-        gid = ThreadId(no, 1).raw(k.bits)
-        t = k.new_thread(gid, space, scheduler=self.tcb.global_id,
-                         name=PurePosixPath(proc.exe).name or "linux")
-        t.utcb_addr = utcb
-        t.priority = LINUX_PRIORITY
-        k.init_utcb(t, self.tcb.global_id)                      # pager: the server
-        k.write_utcb(t, Tcr.ExceptionHandler, [self.tcb.global_id])
+        me = self.tcb.global_id
+        eas = self._eas_of(space)
+        if eas is not None:                   # pager and exception handler: the server
+            from l4gdb.iguana.errors import Fail
+
+            try:
+                t = eas.create_thread(me, me, LINUX_PRIORITY, scheduler=me)
+            except Fail:
+                raise LinuxError("EAGAIN", "Iguana has no thread or UTCB left") from None
+        else:
+            t = self._plain_thread(space)
+        gid = t.global_id
+        t.name = PurePosixPath(proc.exe).name or "linux"
         t.tls = 0
         lt = LinuxThread(tid=proc.pid, proc=proc, tcb=t)
         area_size = k.arch.fpu_area_size
@@ -224,6 +241,24 @@ class LinuxServer:
         proc.threads.append(lt)
         self.threads[gid] = lt
         return lt
+
+    def _plain_thread(self, space: Space) -> Tcb:
+        """A thread straight from the kernel (a system without Iguana)."""
+        k = self.kernel
+        assert k is not None and self.tcb is not None
+        used = {t.utcb_addr for t in space.threads}
+        area = space.utcb_area
+        slots = [area.base + i * k.utcb_size for i in range(area.size // k.utcb_size)]
+        utcb = next((s for s in slots if s not in used), None)
+        no = next((n for n in range(FIRST_LINUX_THREAD_NO, 1 << 17) if n not in k.threads), None)
+        if utcb is None or no is None or not k.back_utcb(space, utcb):
+            raise LinuxError("EAGAIN", "no thread or UTCB left")
+        t = k.new_thread(ThreadId(no, 1).raw(k.bits), space, scheduler=self.tcb.global_id)
+        t.utcb_addr = utcb
+        t.priority = LINUX_PRIORITY
+        k.init_utcb(t, self.tcb.global_id)
+        k.write_utcb(t, Tcr.ExceptionHandler, [self.tcb.global_id])
+        return t
 
     def _fpu_area(self, size: int) -> int:
         """Kernel memory for one thread's FPU registers (the return path saves and
@@ -240,6 +275,11 @@ class LinuxServer:
         k = self.kernel
         assert k is not None
         t = lt.tcb
+        eas = self._eas_of(t.space)
+        if eas is not None:                   # Iguana marks its thread object started
+            arch = k.arch
+            eas.start_thread(t, t.regs.get(arch.ip_reg, 0), t.regs.get(arch.sp_reg, 0))
+            return
         t.op = None
         t.state = State.RUNNING
         t.halted = False
@@ -631,12 +671,19 @@ class LinuxServer:
                 except LinuxError:
                     pass
             self.threads.pop(lt.tcb.global_id, None)
+            eas = self._eas_of(lt.tcb.space)
+            if eas is not None and lt.tcb.state is not State.DEAD:
+                eas.delete_thread(lt.tcb)
             if lt.tcb.state is not State.DEAD:
                 k.delete_thread(lt.tcb)
         close_all = getattr(proc.fds, "close_all", None)
         if close_all is not None:
             close_all()
+        space = proc.mm.space
         proc.mm.release()
+        eas = self._eas.pop(id(space), None)
+        if eas is not None:
+            eas.delete()
         k.event("linux_exit", pid=proc.pid, status=status, why=why)
         if self.config.strace:
             sig = status & 0x7F
