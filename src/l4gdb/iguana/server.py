@@ -145,14 +145,8 @@ class IguanaServer:
     def attach(self, kernel: Kernel) -> None:
         """Create the server thread and the initial PD (the root task's space)."""
         self.kernel = kernel
-        space = kernel.new_space(privileged=True, host=True)
-        space.physical = True            # maps frames it owns, as sigma0 does
-        gid = ThreadId(IGUANA_THREAD_NO, 1).raw(kernel.bits)
-        t = kernel.new_thread(gid, space, name="iguana")
-        t.host = self
-        t.activated = True
-        t.state = State.WAITING
-        t.priority = 255
+        t = kernel.new_host_thread(IGUANA_THREAD_NO, "iguana", self)
+        gid = t.global_id
         self.tcb = t
         root = kernel.root
         assert root is not None, "install Iguana after the kernel booted"

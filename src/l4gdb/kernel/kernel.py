@@ -280,6 +280,18 @@ class Kernel:
         self.event("thread_create", thread=global_id, space=space.ident)
         return t
 
+    def new_host_thread(self, thread_no: int, name: str, server: Any) -> Tcb:
+        """A thread implemented in Python (``server.handle``) in a privileged host
+        space of its own that maps frames it owns (as sigma0 does); always waiting."""
+        space = self.new_space(privileged=True, host=True)
+        space.physical = True
+        t = self.new_thread(ThreadId(thread_no, 1).raw(self.bits), space, name=name)
+        t.host = server
+        t.activated = True
+        t.state = State.WAITING
+        t.priority = 255
+        return t
+
     def delete_thread(self, t: Tcb) -> None:
         self.sched.dequeue(t)
         t.state = State.DEAD

@@ -136,15 +136,9 @@ class LinuxServer:
         self.kernel = kernel
         self.bits = kernel.bits
         self.iguana = iguana
-        space = kernel.new_space(privileged=True, host=True)
-        space.physical = True           # maps frames it owns into its processes
-        self.space = space
-        gid = ThreadId(SERVER_THREAD_NO, 1).raw(kernel.bits)
-        t = kernel.new_thread(gid, space, name="wombat")
-        t.host = self
-        t.activated = True
-        t.state = State.WAITING
-        t.priority = 255
+        t = kernel.new_host_thread(SERVER_THREAD_NO, "wombat", self)
+        space = self.space = t.space    # maps frames it owns into its processes
+        gid = t.global_id
         self.tcb = t
         self._frames = FramePool(kernel, space)
         from .sys_fs import console_for

@@ -184,12 +184,17 @@ def getgroups(call: Call, size: Int, lst: Ptr) -> int:
     return 0
 
 
+def _process(call: Call, pid: int):
+    """The caller (pid 0) or process pid; ESRCH when there is none."""
+    proc = call.proc if pid == 0 else call.server.procs.get(pid)
+    if proc is None or pid < 0:
+        raise LinuxError("ESRCH")
+    return proc
+
+
 @syscall
 def getpgid(call: Call, pid: Int) -> int:
-    proc = call.proc if pid == 0 else call.server.procs.get(pid)
-    if proc is None:
-        raise LinuxError("ESRCH")
-    return proc.pgid
+    return _process(call, pid).pgid
 
 
 @syscall
@@ -199,19 +204,16 @@ def getpgrp(call: Call) -> int:
 
 @syscall
 def setpgid(call: Call, pid: Int, pgid: Int) -> int:
-    proc = call.proc if pid == 0 else call.server.procs.get(pid)
-    if proc is None or pid < 0 or pgid < 0:
-        raise LinuxError("ESRCH" if proc is None else "EINVAL")
+    if pgid < 0:
+        raise LinuxError("EINVAL")
+    proc = _process(call, pid)
     proc.pgid = pgid or proc.pid
     return 0
 
 
 @syscall
 def getsid(call: Call, pid: Int) -> int:
-    proc = call.proc if pid == 0 else call.server.procs.get(pid)
-    if proc is None:
-        raise LinuxError("ESRCH")
-    return proc.sid
+    return _process(call, pid).sid
 
 
 @syscall
