@@ -142,6 +142,49 @@ def waitpid(call: Call, pid: Int, status: Ptr, options: Flags) -> int:
     return wait4(call, pid, status, options, 0)
 
 
+CLD_EXITED, CLD_KILLED = 1, 2
+
+
+@syscall
+def waitid(call: Call, idtype: Int, id_: Int, infop: Ptr, options: Flags, rusage: Ptr) -> int:
+    """waitid(P_ALL / P_PID / P_PGID, ...): WEXITED only (stops are not modelled)."""
+    w = call.abi.wait_flags
+    if idtype == w["P_ALL"]:
+        want = -1
+    elif idtype == w["P_PID"] and id_ > 0:
+        want = id_
+    elif idtype == w["P_PGID"] and id_ >= 0:
+        want = -id_ if id_ else 0
+    else:
+        raise LinuxError("EINVAL")
+    if not options & w["WEXITED"]:
+        raise LinuxError("EINVAL")
+    proc = call.proc
+    kids = [c for c in proc.children if _matches(want, proc.pgid, c)]
+    if not kids:
+        raise LinuxError("ECHILD")
+    done = next((c for c in kids if c.zombie), None)
+    if done is None:
+        if not options & w["WNOHANG"]:
+            return BLOCK
+        if infop:
+            call.mm.write(infop, bytes(call.abi.structs["siginfo"].size))
+        return 0
+    sig = done.status & 0x7F
+    if infop:
+        info = call.abi.structs["siginfo"].pack({
+            "si_signo": call.server.sig("SIGCHLD"), "si_errno": 0,
+            "si_code": CLD_KILLED if sig else CLD_EXITED, "si_pid": done.pid, "si_uid": 0,
+            "si_status": sig or (done.status >> 8) & 0xFF})
+        call.mm.write(infop, info)
+    if rusage:
+        call.mm.write(rusage, bytes(72))
+    if not options & w["WNOWAIT"]:
+        proc.children.remove(done)
+        call.server.procs.pop(done.pid, None)
+    return 0
+
+
 # --- identity -------------------------------------------------------------------------
 @syscall("getpid")
 def getpid(call: Call) -> int:
