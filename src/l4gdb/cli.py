@@ -163,6 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
     wombat.add_argument("--snapshot", action="store_true",
                         help="when the program exits, print `wombat ps` and `l4 threads` "
                              "as they were just before (to stderr)")
+    wombat.add_argument("--gdb", action="store_true",
+                        help="debug the whole system with gdb-multiarch (stops in the root "
+                             "task's main before any Linux process ran; `wombat ps`, "
+                             "`iguana eas`, `l4 threads`, `info threads`)")
+    wombat.add_argument("--batch", action="store_true", help="with --gdb: run the -ex "
+                                                             "commands and end")
+    wombat.add_argument("-ex", dest="ex", action="append", default=[], metavar="CMD",
+                        help="with --gdb: a GDB command to run (repeatable)")
     wombat.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS")
 
     fuzz = sub.add_parser(
@@ -270,7 +278,8 @@ def cmd_wombat(args: argparse.Namespace) -> int:
         argv = argv[1:]
     res = run_wombat(WombatOptions(arch=args.arch, argv=argv, rootfs=args.rootfs,
                                    strace=args.strace, timeout=args.timeout,
-                                   snapshot=args.snapshot))
+                                   snapshot=args.snapshot, gdb=args.gdb,
+                                   gdb_batch=args.batch, gdb_ex=args.ex))
     if res.snapshot_text:
         print(res.snapshot_text, file=sys.stderr, end="")
     if res.message:

@@ -43,6 +43,7 @@ class DebugOptions:
     scripts: list[str] = field(default_factory=list)
     stop_at: str = "main"
     deterministic: bool = False
+    wombat: object = None            # a WombatConfig: the system runs the Linux server too
 
 
 class DebugProvider(KernelProvider):
@@ -198,7 +199,8 @@ def debug_program(opts: DebugOptions) -> int:
     console = Console(out=sys.stdout)
     with contextlib.ExitStack() as stack:
         system = stack.enter_context(System(opts.arch, program, console,
-                                                    deterministic=opts.deterministic))
+                                                    deterministic=opts.deterministic,
+                                                    wombat_config=opts.wombat))
         session = Session(system, opts)
         stack.callback(session.close)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="l4gdb-gdb-")))

@@ -79,3 +79,13 @@ def test_files_written_stay_in_the_rootfs(tmp_path):
     assert done.returncode == 0, done.stderr
     assert (root / "tmp" / "out").read_text() == "data\n"
     assert (root / "y").read_text() == "x\n"              # ../.. stops at the root
+
+
+def test_gdb_sees_linux_processes_as_l4_threads():
+    done = wombat("--gdb", "--batch", "-ex", "wombat ps", "-ex", "info threads",
+                  "-ex", "continue", "--", "/bin/sh", "-c", "echo from-linux")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "/bin/sh -c echo from-linux" in out          # wombat ps, before it ran
+    assert "(sh)" in out                                 # info threads: an L4 thread
+    assert out.index("/bin/sh -c echo") < out.index("from-linux\n")

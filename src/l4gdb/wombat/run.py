@@ -28,6 +28,9 @@ class WombatOptions:
     snapshot: bool = False                # `wombat ps` + `l4 threads` when the program exits
     env: list[str] | None = None
     quiet_boot: bool = True
+    gdb: bool = False                     # debug the whole system with gdb-multiarch
+    gdb_batch: bool = False
+    gdb_ex: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -68,6 +71,8 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
     config = WombatConfig(rootfs=str(rootfs), argv=list(opts.argv) or ["/bin/sh"],
                           env=list(opts.env) if opts.env is not None else list(DEFAULT_ENV),
                           strace=err if opts.strace else None, notices=err)
+    if opts.gdb:
+        return _under_gdb(opts, config)
     snap: dict[str, str] = {}
     try:
         with System(opts.arch, program, console, wombat_config=config) as system:
@@ -95,6 +100,21 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
                                 snapshot_text=_snapshot(system))
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
+
+
+def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
+    """The system under ``l4gdb gdb``: GDB stops in the root task's main before
+    any Linux process ran; ``wombat ps``, ``iguana eas``, ``l4 threads`` and
+    ``info threads`` show the Linux processes as L4 threads."""
+    from l4gdb.debug import DebugOptions, debug_program
+
+    try:
+        code = debug_program(DebugOptions(arch=opts.arch, program=ROOT_TASK,
+                                          batch=opts.gdb_batch, ex=list(opts.gdb_ex),
+                                          wombat=config))
+    except L4gdbError as exc:
+        return WombatResult(WOMBAT_FAILURE, str(exc))
+    return WombatResult(int(code))
 
 
 def _snapshot(system: Any) -> str:
