@@ -180,17 +180,23 @@ def _runtime_sources(tc: GuestToolchain, sources: list[Path] | None = None) -> l
     not use Iguana)."""
     g = guest_dir()
     libs = ["rt", "libl4"]
-    if any(_uses_iguana(s) for s in sources or ()):
-        libs.append("libiguana")
+    for lib, include in OPTIONAL_LIBS:
+        if any(_includes(s, include) for s in sources or ()):
+            libs.append(lib)
     return [tc.crt0, *(f for lib in libs for f in sorted((g / lib).glob("*.c")))]
 
 
-def _uses_iguana(source: Path) -> bool:
-    """The file, or a header next to it, includes ``<iguana/...>``."""
+# Libraries linked only into programs that include their headers (their names,
+# thread_create or check among them, would clash with programs that do not).
+OPTIONAL_LIBS = (("libiguana", "#include <iguana/"), ("libcheck", "#include <check.h>"))
+
+
+def _includes(source: Path, include: str) -> bool:
+    """The file, or a header next to it, has the ``include`` line."""
     source = Path(source)
     for f in [source, *sorted(source.parent.glob("*.h"))]:
         try:
-            if "#include <iguana/" in f.read_text(errors="replace"):
+            if include in f.read_text(errors="replace"):
                 return True
         except OSError:
             continue

@@ -1,4 +1,5 @@
-"""libiguana is linked into programs that include an <iguana/...> header only."""
+"""Optional guest libraries (libiguana, libcheck) are linked into the programs that
+include their headers only."""
 
 from __future__ import annotations
 
@@ -28,3 +29,11 @@ def test_other_programs_do_not(tmp_path):
     direct = tmp_path / "direct.c"
     direct.write_text("#include <iguana/iguana.h>\nint main(void){ return !pd_myself(); }\n")
     assert "libiguana" in _libs([direct])
+
+
+def test_test_programs_share_libcheck_and_others_may_define_check(tmp_path):
+    for app in ("l4test", "iguana-test"):
+        assert "libcheck" in _libs(sorted((guest_dir() / "apps" / app).glob("*.c")))
+    own = tmp_path / "own.c"
+    own.write_text("#include <l4/l4.h>\nint check(int x) { return x; }\n")
+    assert "libcheck" not in _libs([own])

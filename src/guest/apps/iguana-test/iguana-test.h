@@ -8,10 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void check(const char *group, const char *name, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void skip(const char *group, const char *name, const char *why);
-int summary(void);
+#include <check.h>
 
 void pd_tests(void);
 void memsection_tests(void);

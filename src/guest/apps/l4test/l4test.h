@@ -7,12 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- reporting (report.c) ---- */
-/* PASS group/name, or FAIL group/name: <detail printf-formatted>. */
-void check(const char *group, const char *name, int ok, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void skip(const char *group, const char *name, const char *why);
-int summary(void);                      /* prints the totals; 0 = no failure */
+/* ---- reporting: check(), skip(), summary() ---- */
+#include <check.h>
 
 /* ---- test threads in the root's own space (threads.c) ---- */
 typedef void (*thread_fn)(void);

@@ -1,6 +1,7 @@
 /* Result lines and the closing totals (docs/internals.md section 8). */
 #include <stdarg.h>
-#include "l4test.h"
+#include <check.h>
+#include <stdio.h>
 
 static int passed, failed, skipped;
 
