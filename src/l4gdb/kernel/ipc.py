@@ -286,74 +286,77 @@ def _typed_items(k: Kernel, s: Tcb, r: Tcb, words: list[int]) -> None:
             raise _overflow(total)
         if i + _string_ptrs(item) > total_mrs:
             raise _overflow(total)
-        src_item = item
-        src_addr, src_len, src_ptr = words[i + 1], _string_len(item), 1
-        dst_item = brs[br]
-        if br + _string_ptrs(dst_item) > max_br or not _is_string(dst_item):
+        src = _StringWalk(words, total_mrs, i)
+        dst = _StringWalk(brs, max_br, br)
+        if not _is_string(dst.item) or br + _string_ptrs(dst.item) > max_br:
             raise _overflow(total)
-        dst_addr, dst_len, dst_ptr = brs[br + 1], _string_len(dst_item), 1
-        accept_strings = bool(dst_item & 1)
-        end = False
-        while not end:
-            n = min(src_len, dst_len)
-            done, fault = copy_string(k, s, src_addr, r, dst_addr, n)
+        accept_strings = bool(dst.item & 1)
+        while True:
+            n = min(src.left, dst.left)
+            done, fault = copy_string(k, s, src.addr, r, dst.addr, n)
             total += done
             if fault is not None and k.paging is not None:
                 if fault is s:
-                    raise _Fault(s, src_addr + done, R, total)
-                raise _Fault(r, dst_addr + done, W, total)
+                    raise _Fault(s, src.addr + done, R, total)
+                raise _Fault(r, dst.addr + done, W, total)
             if fault is not None:
                 cur = IpcError.XferTimeoutCurrent
                 partner = IpcError.XferTimeoutPartner
                 snd_err, rcv_err = (cur, partner) if fault is s else (partner, cur)
                 raise _Fail(ipc_error_code(snd_err, SEND_PHASE, total),
                             ipc_error_code(rcv_err, RECEIVE_PHASE, total))
-            src_len -= done
-            dst_len -= done
-            src_addr += done
-            dst_addr += done
-            if src_len == 0:
-                if src_ptr < _string_ptrs(src_item):
-                    src_ptr += 1
-                    src_addr, src_len = words[i + src_ptr], _string_len(src_item)
-                elif src_item >> 9 & 1:                    # compound send string
-                    i += src_ptr + 1
-                    src_ptr = 1
-                    if i + 1 > total_mrs:
-                        raise _overflow(total)
-                    src_item = words[i]
-                    src_addr, src_len = words[i + 1], _string_len(src_item)
-                    if i + _string_ptrs(src_item) > total_mrs:
-                        raise _overflow(total)
-                else:
-                    end = True
-                    i += src_ptr + 1
-            if end:
-                # Skip past the current receive buffer (and its compound parts).
-                while True:
-                    compound = dst_item >> 9 & 1
-                    br += _string_ptrs(dst_item) + 1
-                    if br >= NUM_BRS:
-                        accept_strings = False
-                        break
-                    dst_item = brs[br]
-                    if not compound:
-                        break
-            elif dst_len == 0:
-                if dst_ptr < _string_ptrs(dst_item):
-                    dst_ptr += 1
-                    dst_addr, dst_len = brs[br + dst_ptr], _string_len(dst_item)
-                elif dst_item >> 9 & 1:                    # compound receive buffer
-                    br += dst_ptr + 1
-                    dst_ptr = 1
-                    if br + 1 > max_br:
-                        raise _overflow(total)
-                    dst_item = brs[br]
-                    dst_addr, dst_len = brs[br + 1], _string_len(dst_item)
-                    if br + _string_ptrs(dst_item) > max_br:
-                        raise _overflow(total)
-                else:
-                    raise _overflow(total)
+            src.consume(done)
+            dst.consume(done)
+            if src.left == 0 and not src.next_buffer(total):
+                break
+            if dst.left == 0 and not dst.next_buffer(total):
+                raise _overflow(total)             # the message has more than fits
+        i = src.at + src.ptr + 1
+        # Skip past the current receive buffer (and its compound parts).
+        br, dst_item = dst.at, dst.item
+        while True:
+            compound = dst_item >> 9 & 1
+            br += _string_ptrs(dst_item) + 1
+            if br >= NUM_BRS:
+                accept_strings = False
+                break
+            dst_item = brs[br]
+            if not compound:
+                break
+
+
+class _StringWalk:
+    """The buffers of one string item (its substrings, then the items of a
+    compound string) in a word array: MRs for the sender, BRs for the receiver."""
+
+    def __init__(self, words: list[int], limit: int, at: int) -> None:
+        self.words, self.limit = words, limit
+        self.at, self.ptr = at, 1              # the item word, and which of its pointers
+        self.item = words[at]
+        self.addr, self.left = words[at + 1] if at + 1 < len(words) else 0, \
+            _string_len(self.item)
+
+    def consume(self, n: int) -> None:
+        self.addr += n
+        self.left -= n
+
+    def next_buffer(self, total: int) -> bool:
+        """Move on to the next buffer; False after the last one."""
+        if self.ptr < _string_ptrs(self.item):
+            self.ptr += 1
+            self.addr, self.left = self.words[self.at + self.ptr], _string_len(self.item)
+            return True
+        if not self.item >> 9 & 1:                 # not compound: that was all
+            return False
+        self.at += self.ptr + 1
+        self.ptr = 1
+        if self.at + 1 > self.limit:
+            raise _overflow(total)
+        self.item = self.words[self.at]
+        self.addr, self.left = self.words[self.at + 1], _string_len(self.item)
+        if self.at + _string_ptrs(self.item) > self.limit:
+            raise _overflow(total)
+        return True
 
 
 def copy_string(k: Kernel, s: Tcb, src: int, r: Tcb, dst: int, n: int) -> tuple[int, Tcb | None]:
