@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -89,3 +90,20 @@ def test_gdb_sees_linux_processes_as_l4_threads():
     assert "/bin/sh -c echo from-linux" in out          # wombat ps, before it ran
     assert "(sh)" in out                                 # info threads: an L4 thread
     assert out.index("/bin/sh -c echo") < out.index("from-linux\n")
+
+
+def test_interactive_shell_on_a_terminal_with_ctrl_c(no_leftovers):
+    from pty_terminal import Terminal
+
+    term = Terminal([sys.executable, "-m", "l4gdb.cli", "wombat", "--arch", "arm"])
+    term.expect("# ")                                   # busybox sh's prompt (root)
+    term.send("echo $((6*7))\r")
+    assert "42" in term.expect("# ")
+    term.send("sleep 30\r")
+    time.sleep(1.0)
+    term.send("\x03")                                   # SIGINT to the foreground group
+    term.expect("# ", timeout=20)
+    term.send("echo status $?\r")
+    assert "status 130" in term.expect("# ")
+    term.send("exit 3\r")
+    assert term.wait() == 3
