@@ -50,6 +50,8 @@ class QemuSetup:
     extra_args: tuple[str, ...] = ()
     package: str | None = None           # the Debian package shipping ``binary``
     target_xml: bytes | None = None      # for a gdbstub that serves no description
+    uart: bool = False                   # the board's first serial line reaches the host:
+                                         # console input is typed into it too
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ One QEMU runs the built-in ``bench`` program under the same configuration
   tick): the share of wall time the guest does not run while a thread spins
   in user mode and only the timer's ticks enter the kernel -- every tick,
   as in a ticking kernel (the run loop normally lets the stub absorb the
-  ticks before the next deadline; the bench turns that off: the worst case). The guest's clock
-  stands still while the host serves a trap, so it is
-  ``100 * (1 - guest time / wall time)`` over that stretch (``ticks`` counts
-  the tick traps in it). Must stay below 20 %.
+  ticks before the next deadline; the bench turns that off: the worst case).
+  It is ``100 * (1 - guest time / wall time)`` over that stretch (``ticks``
+  counts the tick traps in it). QEMU's virtual clock keeps running for part
+  of every host round trip (docs/internals.md, "GuestClock"), so this
+  understates the host's share somewhat. Must stay below 20 %.
 """
 
 from __future__ import annotations

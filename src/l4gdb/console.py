@@ -13,6 +13,7 @@ from __future__ import annotations
 import collections
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +78,9 @@ class Console:
     _next: int = 0
     _pos: int = 0
     _input: collections.deque = field(default_factory=collections.deque)
+    _fed: bytearray = field(default_factory=bytearray)
+    _sinks: list[Callable[[bytes], None]] = field(default_factory=list)
+    _feed_lock: threading.Lock = field(default_factory=threading.Lock)   # stdin's pump
 
     @classmethod
     def with_expects(cls, patterns: list[str], out: IO[str] | None = sys.stdout,
@@ -106,7 +110,20 @@ class Console:
         return self._input.popleft() if self._input else None
 
     def feed(self, text: str) -> None:
-        self._input.extend(text.encode())
+        data = text.encode()
+        with self._feed_lock:
+            self._input.extend(data)
+            self._fed += data
+            for sink in self._sinks:
+                sink(data)
+
+    def add_input_sink(self, sink: Callable[[bytes], None]) -> None:
+        """Console input also goes to ``sink`` (e.g. a UART): what was fed so far at
+        once, then every later :meth:`feed`."""
+        with self._feed_lock:
+            self._sinks.append(sink)
+            if self._fed:
+                sink(bytes(self._fed))
 
     # -- the harness's side -----------------------------------------------
     def begin(self) -> None:

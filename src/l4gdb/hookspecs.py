@@ -105,7 +105,9 @@ class QemuSetup(Protocol):
     """May also have ``package`` (str): the Debian package that ships ``binary``,
     named when it is missing; and ``target_xml`` (bytes): a self-contained target description
     for a gdbstub that serves none (QEMU 7.2's MIPS), registers numbered in the
-    stub's ``g`` order. The host names registers after it and serves it to GDB."""
+    stub's ``g`` order. The host names registers after it and serves it to GDB.
+    And ``uart`` (bool): connect the board's first serial line to the host, which
+    types console input into it as well (for a user-level UART driver)."""
 
     binary: str             # e.g. "qemu-system-arm"
     config: Path            # the -readconfig file

@@ -229,13 +229,16 @@ class System:
                 package=getattr(qemu, "package", None),
                 log_path=self.log_dir / "qemu.log",
                 target_xml=getattr(qemu, "target_xml", None),
+                uart=bool(getattr(qemu, "uart", False)),
             )
         except TargetError as exc:
             raise InfrastructureError(str(exc)) from exc
         self._stack.callback(self.target.close)
+        if self.target.qemu.uart:
+            self.console.add_input_sink(self.target.qemu.uart_write)
         self._apply_patches(arch_info.word_size)
-        # With a guest timer the kernel's clock is the guest's counter (it stops while
-        # the host serves a trap); without one, host time.
+        # With a guest timer the kernel's clock is the guest's counter (part of each
+        # host round trip counts: docs/internals.md §3.3); without one, host time.
         clock = GuestClock() if timer is not None else MonotonicClock()
         config = BootConfig(
             kip_addr=layout["kip"],

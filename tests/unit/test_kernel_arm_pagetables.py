@@ -75,7 +75,7 @@ def test_kernel_areas_are_never_mapped_for_users():
     pt.map(root, 0xC000_0000, 0x4090_0000, 12, 7)
     assert pt.translate(root, IMAGE[0] + 0x1000) is None
     assert pt.translate(root, 0xC000_0000) is None
-    assert pt.kernel_areas == (IMAGE, (0xC000_0000, 0xC800_0000), (0xF800_0000, 0xF810_0000))
+    assert pt.kernel_areas == (IMAGE, (0xC000_0000, 0xC800_0000), (0xF800_0000, 0xF820_0000))
     pt.map(root, 0xF800_0000, 0x4090_0000, 12, 7)
     assert pt.translate(root, 0xF800_0000) is None
 
@@ -164,3 +164,18 @@ def test_freed_l1_keeps_its_kernel_part_for_the_cpu_still_on_it():
     again = pt.new_root()
     assert again == root and pt.translate(again, IMAGE[1]) is None
     assert pt.translate(again, IMAGE[0]) == (IMAGE[0], 5)
+
+
+def test_every_space_has_the_pl011_page_user_rw_device_through_one_shared_table():
+    pt = tables()
+    a, b = pt.new_root(), pt.new_root()
+    mem = memory(pt)
+    entry = walk(mem, a, mmu.UART_VA)
+    assert entry == mmu.UART_PA | 0x37       # small page, B (device), AP = 11, XN
+    assert mem[a + 4 * (mmu.UART_VA >> 20)] == mem[b + 4 * (mmu.UART_VA >> 20)]
+    assert walk(mem, a, mmu.UART_VA + 0x1000) == 0       # fw_cfg and the rest: nothing
+    pt.map(a, mmu.UART_VA + 0x1000, 0x4090_0000, 12, 7)  # users cannot map beside it
+    assert pt.translate(a, mmu.UART_VA + 0x1000) is None
+    pt.free_root(a)
+    c = pt.new_root()                                     # recycled: the page stays
+    assert walk({**mem, **memory(pt)}, c, mmu.UART_VA) == entry

@@ -14,10 +14,14 @@ want their stack up to 0xbf000000 and the kuser helper page at 0xffff0000):
 * the same sections in every L1 (as ``kernel.S``'s boot table): the *kernel
   window*, all RAM at 0xC0000000 + (pa - 0x40000000), privileged read-write,
   never executable, and the GIC at 0xF8000000 (privileged device memory).
+* the MB above the GIC (0xF8100000) through one L2 table all spaces share:
+  its first page is the PL011 UART (PA 0x09000000) as user read-write device
+  memory, for a user-level driver (``l4/arch/device.h``); the rest of the MB
+  maps nothing (a whole section would expose fw_cfg's DMA beside it).
   Every table update and every UTCB or string-copy write the kernel makes
   goes through the window, so it works whichever space the CPU is in.
 
-Users can map nothing in the kernel image, the window or the GIC MB
+Users can map nothing in the kernel image, the window or the GIC and UART MBs
 (``kernel_areas``); vectors are at VBAR (SCTLR.V = 0), so 0xffff0000 is free.
 
 Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
@@ -40,6 +44,8 @@ SECT_WINDOW = 0x41E              # AP = 01 (privileged RW), XN, C, B
 SECT_DEVICE = 0x416              # AP = 01, XN, shared device
 GIC_PA = 0x0800_0000             # virt's GICv2: distributor and CPU interface
 GIC_VA = 0xF800_0000
+UART_PA = 0x0900_0000            # virt's PL011 (its receive interrupt: SPI 1, line 33)
+UART_VA = GIC_VA + (1 << 20)
 
 # Small-page descriptor bits.
 SMALL = 0x2
@@ -48,6 +54,7 @@ CB = 0xC                         # normal memory, write-back
 AP_PRIV_RW = 0x10                # AP[1:0] = 01: privileged RW, user none
 AP_USER_RO = 0x20                # 10: privileged RW, user read-only
 AP_USER_RW = 0x30                # 11: full access
+DEVICE = 0x4                     # TEX = 0, C = 0, B = 1: shared device
 COARSE = 0x1                     # L1: coarse page table, domain 0
 
 
@@ -84,7 +91,8 @@ class ArmPageTables(PageTableBuilder):
         self.ram_low, self.ram_high = ram
         self.window = window
         window_end = window + (self.ram_high - self.ram_low)
-        self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, GIC_VA + MB))
+        self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, UART_VA + MB))
+        self._uart_l2: int | None = None              # shared by every L1
         self._free_l1: list[tuple[int, int | None]] = []    # L1, its image L2
         self._free_l2: list[int] = []
         self._l1: dict[int, dict[int, int]] = {}      # root -> {L1 index: L2 table}
@@ -119,6 +127,7 @@ class ArmPageTables(PageTableBuilder):
             self._put(root + 4 * ((self.window >> 20) + mb),
                       (self.ram_low + mb * MB) | SECT_WINDOW)
         self._put(root + 4 * (GIC_VA >> 20), GIC_PA | SECT_DEVICE)
+        self._put(root + 4 * (UART_VA >> 20), self._uart_table() | COARSE)
         lo, hi = self.kernel_image
         for va in range(lo & ~0xFFF, hi, PAGE):
             self._set(root, va, va | SMALL | CB | AP_PRIV_RW)
@@ -127,6 +136,13 @@ class ArmPageTables(PageTableBuilder):
         # stopped in user mode by pointing it at the preemption gate (an svc).
         self._set(root, lo & ~0xFFF, (lo & ~0xFFF) | SMALL | CB | AP_USER_RO)
         return root
+
+    def _uart_table(self) -> int:
+        if self._uart_l2 is None:
+            self._uart_l2 = self._bump(PAGE)   # a page of its own: never freed with a space
+            self._put(self._uart_l2 + 4 * ((UART_VA >> 12) & 0xFF),
+                      UART_PA | SMALL | DEVICE | AP_USER_RW | XN)
+        return self._uart_l2
 
     def free_root(self, root: int) -> None:
         # The CPU may still run on this table until the next TTBR0 write, which

@@ -112,9 +112,10 @@ def _linux_abi():
 plugin = ArchPlugin(Arch(
     info=ARM_INFO,
     # QEMU 7.2 cannot take the CPU from a -readconfig file; in-tree arches keep
-    # their config in the repository's qemu-configs/.
+    # their config in the repository's qemu-configs/. The PL011 receives the
+    # console input (l4/arch/device.h).
     qemu=QemuSetup("qemu-system-arm", HERE.parents[2] / "qemu-configs" / "arm-virt.cfg",
-                   ("-cpu", "cortex-a15")),
+                   ("-cpu", "cortex-a15"), uart=True),
     gdb=GdbSetup("armv7", ("set arm force-mode arm", "set arm fallback-mode arm")),
     toolchain=guest_toolchain(ARCH, GUEST, "armv7a-none-eabi",
                               ("-mcpu=cortex-a15", "-marm", "-mfloat-abi=soft"), "EM_ARM"),

@@ -35,8 +35,10 @@ class FakeClock:
 
 class GuestClock:
     """The guest's own clock: the host sets it from every kernel entry (the
-    counter the vector stub read), so it advances only while the guest runs
-    and is the same run after run when the guest's time is (QEMU -icount)."""
+    counter the vector stub read). It advances while the guest runs and,
+    because QEMU stops and resumes its virtual clock with a delay, for part
+    of every host round trip too (docs/internals.md); with QEMU -icount it is
+    the same run after run when the guest's work is."""
 
     def __init__(self) -> None:
         self.now = 0

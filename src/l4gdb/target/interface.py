@@ -50,9 +50,10 @@ class QemuTarget:
         timeout: float = 10.0,
         log_path: str | os.PathLike[str] | None = None,
         target_xml: bytes | None = None,
+        uart: bool = False,
     ) -> None:
         self.qemu = QemuProcess(config, kernel, arch=arch, loaders=loaders, binary=binary,
-                                package=package,
+                                package=package, uart=uart,
                                 extra_args=extra_args, log_path=log_path).start()
         try:
             self.rsp = RspClient(self.qemu.gdb_port, timeout=timeout, byteorder=byteorder,

@@ -93,7 +93,9 @@ class QmpSync:
 
 class QemuProcess:
     """One ``qemu-system-<arch>``: halted at start (``-S``), gdbstub on a free
-    127.0.0.1 port, QMP on a unix socket, console devices off.
+    127.0.0.1 port, QMP on a unix socket, console devices off -- but with ``uart``
+    the first serial line is a unix socket chardev the host types into
+    (:meth:`uart_write`), so a guest driver of the board's UART receives it.
 
     ``config`` is a ``-readconfig`` file (``qemu-configs/<machine>.cfg``);
     ``extra_args`` come from the arch plugin (e.g. ``-cpu cortex-a15``, which
@@ -115,8 +117,13 @@ class QemuProcess:
         log_path: str | os.PathLike[str] | None = None,
         start_timeout: float = 10.0,
         package: str | None = None,
+        uart: bool = False,
     ) -> None:
         self.package = package
+        self.uart = uart
+        self._uart_path: str | None = None
+        self._uart_sock: socket.socket | None = None
+        self._uart_lock = threading.Lock()
         self.config = Path(config)
         self.kernel = Path(kernel)
         self.loaders = [Path(p) for p in loaders]
@@ -136,7 +143,7 @@ class QemuProcess:
             find_binary(self.binary, self.package),
             "-readconfig", str(self.config),
             "-nodefaults",            # no NIC/VGA/serial/monitor the config file cannot switch off
-            "-nographic", "-monitor", "none", "-serial", "none",
+            "-nographic", "-monitor", "none", *self._serial_args(qmp_path),
             "-kernel", str(self.kernel),
             "-S",
             "-gdb", f"tcp:127.0.0.1:{gdb_port}",
@@ -145,6 +152,35 @@ class QemuProcess:
         for path in self.loaders:
             args += ["-device", f"loader,file={path}"]
         return args + self.extra_args
+
+    def _serial_args(self, qmp_path: str) -> list[str]:
+        if not self.uart:
+            return ["-serial", "none"]
+        # a socket, not a ringbuf: QMP ringbuf-write only fills the buffer
+        # ringbuf-read drains, it never reaches the device's receive side
+        self._uart_path = qmp_path.removesuffix(".sock") + "-uart.sock"
+        return ["-chardev", f"socket,id=uart0,path={self._uart_path},server=on,wait=off",
+                "-serial", "chardev:uart0"]
+
+    def uart_write(self, data: bytes) -> None:
+        """Bytes for the guest's UART receiver (QEMU buffers what the device's FIFO
+        cannot take yet). Does nothing without ``uart`` or once QEMU is gone."""
+        if self._uart_path is None or not self.alive():
+            return
+        with self._uart_lock:
+            try:
+                if self._uart_sock is None:
+                    self._uart_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    self._uart_sock.connect(self._uart_path)
+                self._uart_sock.sendall(data)
+            except OSError as err:        # QEMU quitting: input has nowhere to go
+                log.debug("uart: %s", err)
+                self._close_uart()
+
+    def _close_uart(self) -> None:
+        if self._uart_sock is not None:
+            self._uart_sock.close()
+            self._uart_sock = None
 
     def start(self) -> QemuProcess:
         for path in (self.config, self.kernel, *self.loaders):
@@ -226,6 +262,8 @@ class QemuProcess:
 
     def close(self) -> None:
         """Quit QEMU (QMP ``quit``, then kill its process group) and remove temp files."""
+        with self._uart_lock:
+            self._close_uart()
         if self.qmp is not None:
             if self.alive():
                 try:

@@ -35,4 +35,42 @@ static inline void l4_device_stop(void)
     __asm__ volatile("isb" ::: "memory");
 }
 
+/*
+ * The board's PL011 UART, for a user-level driver: its page is mapped in every
+ * space at L4_UART_BASE (user read-write device memory, mmu.py), its receive
+ * interrupt is L4_UART_IRQ (SPI 1 on QEMU virt). The host types the console
+ * input into it. The FIFO stays off: one character at a time, the receive
+ * interrupt is raised while a character waits and cleared by reading it.
+ */
+#define L4_UART_BASE 0xF8100000UL
+#define L4_UART_IRQ  33
+
+#define PL011_DR     0x000              /* data */
+#define PL011_FR     0x018              /* flags */
+#define PL011_FR_RXFE (1UL << 4)        /* receive FIFO empty */
+#define PL011_IMSC   0x038              /* interrupt mask set/clear */
+#define PL011_ICR    0x044              /* interrupt clear */
+#define PL011_INT_RX (1UL << 4)         /* RXIM / RXIC */
+#define PL011_INT_RT (1UL << 6)         /* receive timeout: RTIM / RTIC */
+
+static inline volatile unsigned int *l4_uart_reg(L4_Word_t offset)
+{
+    return (volatile unsigned int *)(L4_UART_BASE + offset);
+}
+
+/* Raise L4_UART_IRQ while a received character waits (0: never). No ICR
+ * write: it would drop the status of a character that came before. */
+static inline void l4_uart_rx_interrupts(int on)
+{
+    *l4_uart_reg(PL011_IMSC) = on ? PL011_INT_RX | PL011_INT_RT : 0;
+}
+
+/* The next received character, or -1 when none waits. */
+static inline int l4_uart_getc(void)
+{
+    if (*l4_uart_reg(PL011_FR) & PL011_FR_RXFE)
+        return -1;
+    return (int)(*l4_uart_reg(PL011_DR) & 0xff);
+}
+
 #endif /* L4_ARCH_DEVICE_H */
