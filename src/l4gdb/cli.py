@@ -171,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
                                                              "commands and end")
     wombat.add_argument("-ex", dest="ex", action="append", default=[], metavar="CMD",
                         help="with --gdb: a GDB command to run (repeatable)")
+    wombat.add_argument("--native", action="append", default=[], metavar="PROGRAM",
+                        help="the root task beside the Linux processes: a native Iguana "
+                             "program (a built-in name such as wombat-shared, C files "
+                             "(repeat the option) or an ELF) instead of wombat-init; it can "
+                             "share memsections with them as /dev/iguana/NAME")
     wombat.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- PROGRAM ARGS")
 
     fuzz = sub.add_parser(
@@ -279,7 +284,8 @@ def cmd_wombat(args: argparse.Namespace) -> int:
     res = run_wombat(WombatOptions(arch=args.arch, argv=argv, rootfs=args.rootfs,
                                    strace=args.strace, timeout=args.timeout,
                                    snapshot=args.snapshot, gdb=args.gdb,
-                                   gdb_batch=args.batch, gdb_ex=args.ex))
+                                   gdb_batch=args.batch, gdb_ex=args.ex,
+                                   native=list(args.native)))
     if res.snapshot_text:
         print(res.snapshot_text, file=sys.stderr, end="")
     if res.message:

@@ -10,6 +10,9 @@
 #define NR_exit_group 248
 #define NR_write 4
 #define NR_getppid 64
+#define NR_open 5
+#define NR_close 6
+#define NR_nanosleep 162
 static inline long linux_syscall3(long n, long a, long b, long c)
 {
     register long r7 __asm__("r7") = n;
@@ -19,20 +22,56 @@ static inline long linux_syscall3(long n, long a, long b, long c)
     __asm__ volatile("svc #0" : "+r"(r0) : "r"(r7), "r"(r1), "r"(r2) : "memory");
     return r0;
 }
+/* mmap2 (192): six registers, the offset in pages (0 here). */
+static inline long linux_mmap(long addr, long len, long prot, long flags, long fd)
+{
+    register long r7 __asm__("r7") = 192;
+    register long r0 __asm__("r0") = addr;
+    register long r1 __asm__("r1") = len;
+    register long r2 __asm__("r2") = prot;
+    register long r3 __asm__("r3") = flags;
+    register long r4 __asm__("r4") = fd;
+    register long r5 __asm__("r5") = 0;
+    __asm__ volatile("svc #0"
+                     : "+r"(r0)
+                     : "r"(r7), "r"(r1), "r"(r2), "r"(r3), "r"(r4), "r"(r5)
+                     : "memory");
+    return r0;
+}
 #elif defined(__i386__)
 #define NR_exit_group 252
 #define NR_write 4
 #define NR_getppid 64
+#define NR_open 5
+#define NR_close 6
+#define NR_nanosleep 162
 static inline long linux_syscall3(long n, long a, long b, long c)
 {
     long r;
     __asm__ volatile("int $0x80" : "=a"(r) : "a"(n), "b"(a), "c"(b), "d"(c) : "memory");
     return r;
 }
+/* i386's old mmap (90): one pointer to the six arguments. */
+static inline long linux_mmap(long addr, long len, long prot, long flags, long fd)
+{
+    volatile long args[6];
+    args[0] = addr;
+    args[1] = len;
+    args[2] = prot;
+    args[3] = flags;
+    args[4] = fd;
+    args[5] = 0;
+    return linux_syscall3(90, (long)args, 0, 0);
+}
 #elif defined(__mips__)
 #define NR_exit_group 4246
 #define NR_write 4004
 #define NR_getppid 4064
+#define NR_open 4005
+#define NR_close 4006
+#define NR_nanosleep 4166
+#define MIPS_SYSCALL_CLOBBERS "memory", "$1", "$3", "$8", "$9", "$10", "$11", "$12", "$13", \
+    "$14", "$15", "$24", "$25"
 static inline long linux_syscall3(long n, long a, long b, long c)
 {
     register long v0 __asm__("$2") = n;
@@ -43,8 +82,26 @@ static inline long linux_syscall3(long n, long a, long b, long c)
     __asm__ volatile("syscall"
                      : "+r"(v0), "=r"(a3)
                      : "r"(a0), "r"(a1), "r"(a2)
-                     : "memory", "$1", "$3", "$8", "$9", "$10", "$11", "$12", "$13", "$14",
-                       "$15", "$24", "$25");
+                     : MIPS_SYSCALL_CLOBBERS);
+    return a3 ? -v0 : v0;
+}
+/* mmap (4090): o32 passes the fifth and sixth arguments on the stack, at
+ * 16 and 20 above the stack pointer of the syscall instruction. */
+static inline long linux_mmap(long addr, long len, long prot, long flags, long fd)
+{
+    register long v0 __asm__("$2") = 4090;
+    register long a0 __asm__("$4") = addr;
+    register long a1 __asm__("$5") = len;
+    register long a2 __asm__("$6") = prot;
+    register long a3 __asm__("$7") = flags;
+    __asm__ volatile("addiu $sp, $sp, -32\n\t"
+                     "sw %[fd], 16($sp)\n\t"
+                     "sw $0, 20($sp)\n\t"
+                     "syscall\n\t"
+                     "addiu $sp, $sp, 32"
+                     : "+r"(v0), "+r"(a3)
+                     : "r"(a0), "r"(a1), "r"(a2), [fd] "r"(fd)
+                     : MIPS_SYSCALL_CLOBBERS);
     return a3 ? -v0 : v0;
 }
 #else

@@ -50,8 +50,17 @@ def fds(model: dict[str, Any], args: list[str]) -> tuple[str, Any]:
     return render(("FD", "OPEN FILE", "FLAGS"), rows), p.get("fds", [])
 
 
+def shared(model: dict[str, Any], args: list[str]) -> tuple[str, Any]:
+    """``wombat shared``: native programs' memsections shared with Linux processes."""
+    rows = [(s["path"], f"{s['base']:#x}", f"{s['size']:#x}", s["rights"], s["owner"])
+            for s in model.get("shared", [])]
+    return render(("FILE", "MEMSECTION", "SIZE", "LINUX MAY", "SHARED BY"), rows), \
+        model.get("shared", [])
+
+
 COMMANDS = {
     "ps": (ps, "Linux processes: pid, parent, state, L4 thread, blocking call"),
     "maps": (maps, "PID: a Linux process's memory areas and resident pages"),
     "fds": (fds, "PID: a Linux process's open file descriptors"),
+    "shared": (shared, "memsections native programs shared as /dev/iguana/NAME"),
 }

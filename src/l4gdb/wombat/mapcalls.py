@@ -111,7 +111,8 @@ class MapCalls:
             backing, offset = None, 0
         elif backing is None:
             raise LinuxError("EBADF")
-        elif flags.shared and prot & W:
+        elif flags.shared and prot & W and not hasattr(backing, "pinned_frame"):
+            # (a native program's memsection, shared.py, is written in place)
             raise LinuxError("ENODEV", "writable shared file mappings are not supported")
         if flags.fixed or flags.noreplace:
             if addr % PAGE:

@@ -191,7 +191,10 @@ class Mm(MapCalls):
 
     def _populate(self, vma: Vma, va: int, write: bool) -> Frame:
         partial = vma.file_end is not None and va + PAGE > vma.file_end
-        if vma.backing is not None and not partial and not (write and not vma.shared):
+        pinned = getattr(vma.backing, "pinned_frame", None)
+        if pinned is not None and (vma.shared or not write):
+            frame = pinned(vma.file_offset(va))        # the sharer's own frame
+        elif vma.backing is not None and not partial and not (write and not vma.shared):
             frame = self.ctx.cache.get(vma.backing, vma.file_offset(va))
         else:
             content = b"" if vma.backing is None else self._page_bytes(vma, va)
@@ -203,10 +206,13 @@ class Mm(MapCalls):
     def _resolve(self, vma: Vma, va: int, write: bool) -> Frame:
         """The frame at va, private to this process if ``write`` needs it."""
         frame = self.resident.get(va)
+        if frame is not None and frame.pinned is not None and not frame.pinned.alive:
+            self._drop(va)                # its owner deleted it: nothing there any more
+            raise LinuxError("EFAULT", f"{va:#x}: shared memory gone")
         if frame is None:
             return self._populate(vma, va, write)
         if write and not self._writable(vma, frame):
-            if frame.refs == 1 and not frame.cached:
+            if frame.refs == 1 and not frame.cached and frame.pinned is None:
                 return frame              # the last holder takes the frame back
             content = self._page_bytes(vma, va) if frame.cached \
                 else self.ctx.frames.read(frame.pa)
@@ -222,6 +228,8 @@ class Mm(MapCalls):
         """May this frame be written in place through this area?"""
         if not vma.prot & W or frame.cached:
             return False
+        if frame.pinned is not None:
+            return vma.shared             # a private mapping of it copies on write
         return vma.shared or frame.refs == 1
 
     def _map(self, vma: Vma, va: int, frame: Frame) -> None:
@@ -234,6 +242,9 @@ class Mm(MapCalls):
         node = self.space.pages.get(va)
         if node is not None and (node.paddr != frame.pa or node.rights & ~rights):
             self.mdb.remove_subtree(node)
+        if frame.pinned is not None:
+            frame.pinned.map_page(self.space, va, frame.pa, rights)
+            return
         self.mdb.map_fpage(self.ctx.host_space, Fpage(frame.pa, PAGE_LOG2, rights), frame.pa,
                            self.space, Fpage(va, PAGE_LOG2, rights), grant=False,
                            access=rights)
@@ -251,7 +262,7 @@ class Mm(MapCalls):
 
     def _let_go(self, frame: Frame) -> None:
         frame.refs -= 1
-        if frame.refs == 0 and not frame.cached:
+        if frame.refs == 0 and not frame.cached and frame.pinned is None:
             self.ctx.frames.free(frame.pa)
 
     def _detach(self, va: int) -> None:
@@ -287,9 +298,9 @@ class Mm(MapCalls):
         va = page_down(addr)
         try:
             frame = self._resolve(vma, va, bool(access & W))
+            self._map(vma, va, frame)
         except LinuxError:
-            return False                  # out of memory: the process cannot go on
-        self._map(vma, va, frame)
+            return False                  # out of memory, or shared memory gone
         self._fault_around(vma, va)
         self.faults += 1
         return True
@@ -310,7 +321,7 @@ class Mm(MapCalls):
                     continue
                 frame.refs += 1
                 self.resident[p] = frame
-            elif p in self.space.pages:
+            elif p in self.space.pages or (frame.pinned is not None and not frame.pinned.alive):
                 continue
             self._map(vma, p, frame)
 
@@ -346,6 +357,8 @@ class Mm(MapCalls):
 
         for va, vma, lo, hi in self._pages(addr, n, R):
             frame = self.resident.get(va)
+            if frame is not None and frame.pinned is not None and not frame.pinned.alive:
+                raise LinuxError("EFAULT", f"{va:#x}: shared memory gone")
             if frame is None:
                 flush()
                 out.extend(self._page_bytes(vma, va)[lo:hi])

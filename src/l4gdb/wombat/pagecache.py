@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Hashable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from .frames import PAGE, FramePool
 
@@ -53,11 +53,15 @@ class Frame:
 
     ``refs``: how many process memories hold it (copy-on-write sharing after
     fork, MAP_SHARED anonymous memory, or one cached file page in many
-    processes). ``key``: the page-cache key of a file page (never written)."""
+    processes). ``key``: the page-cache key of a file page (never written).
+    ``pinned``: the owner of a frame that is not Wombat's to free or to hand
+    to one process alone (a native program's memsection, shared.py); it maps
+    the frame itself (``map_page``)."""
 
     pa: int
     refs: int = 0
     key: tuple[Hashable, int] | None = None
+    pinned: Any = None
 
     @property
     def cached(self) -> bool:

@@ -3,8 +3,10 @@
 /proc has ``self`` (a link to the caller's ``/proc/<pid>``) and a directory
 per process: the magic links ``exe``, ``cwd``, ``root`` and ``fd/N``, and
 the text files ``stat``, ``status``, ``cmdline`` and ``comm`` that ``ps``
-reads. /dev has the character devices the server implements and the
-``fd``/``stdin``/``stdout``/``stderr`` links. Nothing here touches the host.
+reads. /dev has the character devices the server implements, the
+``fd``/``stdin``/``stdout``/``stderr`` links and, once a native program
+shared one, ``/dev/iguana/NAME`` per shared memsection (shared.py). Nothing
+here touches the host.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .files import BOOT_NS, DEVICES, OpenFile, Stat, dev_encode, device_stat
+from .shared import DEV_DIR as SHARED_DIR
+from .shared import file_stat
 
 PROC_DEV = dev_encode(0, 4)
 DEV_DEV = dev_encode(0, 6)
@@ -28,12 +32,13 @@ class Virtual:
     """An emulated node: a directory, a (magic) link, a device, a text file,
     or an anonymous open file reached through /proc/self/fd/N."""
 
-    kind: str                  # "dir", "link", "dev", "text", "file"
+    kind: str                  # "dir", "link", "dev", "text", "file", "shm"
     path: str
     target: str | None = None  # link: the guest path it leads to
     text: str = ""             # link: what readlink shows; text: the contents
     file: OpenFile | None = None
     host: os.stat_result | None = None   # the rootfs's own /proc or /dev directory
+    shared: Any = None         # shm: the SharedMemsection
 
     @property
     def name(self) -> str:
@@ -48,6 +53,8 @@ class Virtual:
             return Stat.from_host(self.host)
         if self.kind == "dev":
             return device_stat(self.name)
+        if self.kind == "shm":
+            return file_stat(self.shared)
         if self.kind == "file":
             assert self.file is not None
             return self.file.stat()
@@ -89,6 +96,8 @@ class ProcTree:
 
     def __init__(self, processes: Callable[[], Mapping[int, Any]] | None = None) -> None:
         self.processes = processes
+        # name -> SharedMemsection: what native programs shared (set by the server)
+        self.shared: Callable[[], Mapping[str, Any]] = dict
 
     def _process(self, proc: Any, pid: str) -> Any:
         if pid == str(proc.pid):
@@ -115,7 +124,12 @@ class ProcTree:
             for i, n in enumerate(("stdin", "stdout", "stderr")):
                 t = f"/proc/self/fd/{i}"
                 out.append(Virtual("link", "/dev/" + n, target=t, text=t))
+            if self.shared():
+                out.append(Virtual("dir", SHARED_DIR))
             return out
+        if path == SHARED_DIR:
+            return [Virtual("shm", f"{SHARED_DIR}/{name}", shared=sm)
+                    for name, sm in sorted(self.shared().items())]
         parts = path.split("/")          # "", "proc", pid[, "fd"]
         if len(parts) not in (3, 4) or parts[1] != "proc":
             return []

@@ -31,6 +31,9 @@ class WombatOptions:
     gdb: bool = False                     # debug the whole system with gdb-multiarch
     gdb_batch: bool = False
     gdb_ex: list[str] = field(default_factory=list)
+    # The root task: a native Iguana program beside the Linux processes (a
+    # built-in name, C files or an ELF); None: wombat-init, which only waits.
+    native: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -57,7 +60,8 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
         if not rootfs.is_dir():
             return WombatResult(WOMBAT_FAILURE, f"--rootfs {rootfs}: not a directory")
         tc = toolchain_for(opts.arch)
-        program = resolve_program(tc, ROOT_TASK, [])
+        native = opts.native or [ROOT_TASK]
+        program = resolve_program(tc, native[0], native[1:])
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
     except FileNotFoundError as exc:
@@ -109,7 +113,8 @@ def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
     from l4gdb.debug import DebugOptions, debug_program
 
     try:
-        code = debug_program(DebugOptions(arch=opts.arch, program=ROOT_TASK,
+        native = opts.native or [ROOT_TASK]
+        code = debug_program(DebugOptions(arch=opts.arch, program=native[0], extra_files=native[1:],
                                           batch=opts.gdb_batch, ex=list(opts.gdb_ex),
                                           wombat=config))
     except L4gdbError as exc:
@@ -126,4 +131,9 @@ def _snapshot(system: Any) -> str:
               "wombat_model": system.wombat.snapshot()}
     snap = system.kernel.snapshot()
     return "".join(f"--- {cmd} ---\n{run_command(cmd, snap, **models)}"
-                   for cmd in ("wombat ps", "iguana eas", "l4 threads"))
+                   for cmd in _snapshot_commands(system))
+
+
+def _snapshot_commands(system: Any) -> tuple[str, ...]:
+    shared = system.wombat.shared is not None and system.wombat.shared.names()
+    return ("wombat ps", *(("wombat shared",) if shared else ()), "iguana eas", "l4 threads")

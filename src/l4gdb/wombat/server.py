@@ -42,6 +42,7 @@ from .process import (
     wait_status_exited,
     wait_status_signaled,
 )
+from .shared import SHARE_LABEL, SharedRegistry
 
 if TYPE_CHECKING:
     from l4gdb.kernel.kernel import Kernel
@@ -98,6 +99,7 @@ class LinuxServer:
         self._eas: dict[int, Any] = {}               # id(space) -> its Iguana EAS
         self.on_init_exit: Callable[[], Any] | None = None   # e.g. a snapshot for the demo
         self.console_input: Any = None
+        self.shared: SharedRegistry | None = None    # memsections native programs shared
 
     def notice(self, text: str) -> None:
         out = self.config.notices or sys.stderr
@@ -148,6 +150,8 @@ class LinuxServer:
         register = getattr(iguana, "register_host_server", None)
         if register is not None:
             self.pd = register("wombat", t)     # Linux processes are EASes of this PD
+            self.shared = SharedRegistry(kernel, iguana, self._map_shared)
+            self.vfs.tree.shared = self.shared.names
         self._make_special_pages()
         kernel.event("wombat_boot", server=gid)
 
@@ -208,6 +212,18 @@ class LinuxServer:
 
     def _eas_of(self, space: Space) -> Any:
         return self._eas.get(id(space))
+
+    def _map_shared(self, space: Space, va: int, pa: int, rights: int) -> None:
+        """A shared memsection's frame into a process: Iguana maps it into the
+        process's EAS, so the mapping goes when the memsection does."""
+        from l4gdb.iguana.errors import Fail
+
+        eas = self._eas_of(space)
+        try:
+            if eas is None or not eas.map_frame(va, pa, rights):
+                raise LinuxError("EFAULT", f"cannot map shared memory at {va:#x}")
+        except Fail as exc:
+            raise LinuxError("EFAULT", f"Iguana refused a mapping at {va:#x} ({exc})") from None
 
     def _new_thread(self, proc: Process, mm: Any) -> LinuxThread:
         k = self.kernel
@@ -521,6 +537,8 @@ class LinuxServer:
     def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:
         tag = MsgTag.from_raw(words[0])
         lt = self.threads.get(sender.global_id)
+        if lt is None and tag.label == SHARE_LABEL and self.shared is not None:
+            return self.shared.handle(sender, words)     # a native program shares memory
         is_fault = tag.label & ~0xF == kernel_label(KernelLabel.PAGEFAULT, kernel.bits)
         if lt is None or not is_fault or tag.u < 2:
             return [MsgTag(u=0, label=0).raw(kernel.bits)] if lt is None else None
@@ -713,6 +731,8 @@ class LinuxServer:
                                                            key=lambda p: p.pid)],
                 "blocked": [{"pid": lt.proc.pid, "call": lt.call.name if lt.call else ""}
                             for lt in self.blocked],
+                "shared": [sm.describe() for sm in self.shared.names().values()]
+                if self.shared is not None else [],
                 "stats": dict(self.stats)}
 
 

@@ -19,6 +19,8 @@ from .calls import Call, Fd, Flags, Ptr, Size, UInt, syscall
 from .errors import LinuxError
 from .frames import PAGE
 from .mm import MapFlags
+from .pagecache import Backing
+from .shared import MemsectionFile
 
 MADV_DONTNEED = 4               # the same number on every arch
 MMAP2_UNIT = 4096               # mmap2's offset unit on ARM, MIPS o32 and i386
@@ -66,10 +68,12 @@ class FileBacking:
             return b""
 
 
-def _backing(f: Any, mf: MapFlags, rights: int) -> tuple[FileBacking | None, str]:
+def _backing(f: Any, mf: MapFlags, rights: int) -> tuple[Backing | None, str]:
     """(backing, name) of a mapping of open file ``f``; None: anonymous memory."""
     if not f.can_read or (mf.shared and rights & W and not f.can_write):
         raise LinuxError("EACCES")
+    if isinstance(f, MemsectionFile):
+        return f.sm, f.path or ""                 # a native program's memsection, pinned
     if getattr(f, "device", None) == "zero":
         return None, ""                           # /dev/zero: anonymous memory
     host_fd, key = getattr(f, "fd", -1), getattr(f, "key", None)

@@ -47,6 +47,7 @@ from .files import (
     reopen,
 )
 from .procfs import ProcTree, Virtual
+from .shared import open_shared
 
 PATH_MAX = 4096
 NAME_MAX = 255
@@ -433,6 +434,8 @@ class Vfs:
                 raise LinuxError("EACCES")
             return TextFile(path=v.path, access=access, status=status,
                             data=v.text.encode("utf-8", "surrogateescape"), stat_fn=v.stat)
+        if v.kind == "shm":
+            return open_shared(v.shared, v.path, access, status)
         device = v.path.rsplit("/", 1)[1]
         if device in ("tty", "console"):
             if self.console is None or (device == "tty" and not self.console.isatty):
