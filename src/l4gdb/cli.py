@@ -340,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("l4gdb: interrupted", file=sys.stderr)
         return 130
+    except RuntimeError as exc:
+        from l4gdb.target.errors import TargetError  # (lazy: keeps --help fast)
+
+        if not isinstance(exc, TargetError):
+            raise
+        # QEMU, its gdbstub or GDB gone in the middle: infrastructure, one line
+        print(f"l4gdb: {str(exc).strip()}", file=sys.stderr)
+        return int(ExitCode.INFRASTRUCTURE)
 
 
 if __name__ == "__main__":

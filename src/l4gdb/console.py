@@ -6,13 +6,18 @@ where the previous match ended; a match may send input to the guest and its
 named groups are kept as metrics. ``fail-on`` patterns are checked on every
 line as it arrives. ``PASS``/``FAIL`` check lines are recorded so that a
 program that stops before its closing summary line is seen as failed.
+
+A guest that floods the console costs bounded memory and time: the text kept
+for matching is the last ``KEEP_CHARS`` characters, an expectation that does
+not match is searched again only over new text (plus ``OVERLAP_CHARS``, so a
+match may span writes), a line without an end is cut at ``MAX_LINE`` for the
+line checks, and the log file stops at ``MAX_LOG_CHARS`` with a marker.
 """
 
 from __future__ import annotations
 
 import collections
 import re
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +26,10 @@ from typing import IO
 
 CHECK_LINE = re.compile(r"^(PASS|FAIL|SKIP) ([a-z0-9-]+)/([a-z0-9-]+)(?:: (.*))?$")
 SUMMARY_LINE = re.compile(r"^(\d+) passed, (\d+) failed(?:, (\d+) skipped)?$")
+KEEP_CHARS = 4 << 20          # console text kept for expectations and output()
+OVERLAP_CHARS = 64 << 10      # a match may reach this far back into searched text
+MAX_LINE = 64 << 10           # a longer line is checked (fail-on, PASS/FAIL) in pieces
+MAX_LOG_CHARS = 64 << 20      # the console log file ends here
 
 
 @dataclass
@@ -67,7 +76,6 @@ class Console:
     log: IO[str] | None = None
     expectations: list[Expectation] = field(default_factory=list)
     fail_on: list[re.Pattern[str]] = field(default_factory=list)
-    text: list[str] = field(default_factory=list)
     checks: collections.Counter = field(default_factory=collections.Counter)
     check_results: list[Check] = field(default_factory=list)
     summary: tuple[int, int, int] | None = None
@@ -76,35 +84,58 @@ class Console:
     _pending: str = ""
     _whole: str = ""
     _next: int = 0
-    _pos: int = 0
+    _pos: int = 0                 # in _whole: where the current expectation's search starts
+    _scanned: int = 0             # in _whole: searched up to here without a match
+    _logged: int = 0
     _input: collections.deque = field(default_factory=collections.deque)
     _fed: bytearray = field(default_factory=bytearray)
     _sinks: list[Callable[[bytes], None]] = field(default_factory=list)
     _feed_lock: threading.Lock = field(default_factory=threading.Lock)   # stdin's pump
 
     @classmethod
-    def with_expects(cls, patterns: list[str], out: IO[str] | None = sys.stdout,
+    def with_expects(cls, patterns: list[str], out: IO[str] | None = None,
                      log: IO[str] | None = None) -> Console:
         return cls(out=out, log=log, expectations=[Expectation(re.compile(p)) for p in patterns])
 
     # -- the kernel's side ------------------------------------------------
     def write(self, data: bytes | str) -> None:
         s = data if isinstance(data, str) else data.decode("utf-8", errors="replace")
-        self.text.append(s)
         self._whole += s
+        if len(self._whole) > 2 * KEEP_CHARS:
+            self._forget(len(self._whole) - KEEP_CHARS)
         if self.out is not None:
             self.out.write(s)
             self.out.flush()
         if self.log is not None:
-            self.log.write(s)
-            self.log.flush()
+            self._write_log(s)
         self._pending += s
         *lines, self._pending = self._pending.split("\n")
+        if len(self._pending) > MAX_LINE:
+            lines.append(self._pending)
+            self._pending = ""
         for line in lines:
             self._line(line.rstrip("\r"))
         if self._pending and self.fail_on:
             self._check_fail_on(self._pending)
         self._match()
+
+    def _forget(self, n: int) -> None:
+        """Drop the oldest n characters of the kept text."""
+        self._whole = self._whole[n:]
+        self._pos = max(0, self._pos - n)
+        self._scanned = max(0, self._scanned - n)
+
+    def _write_log(self, s: str) -> None:
+        assert self.log is not None
+        room = MAX_LOG_CHARS - self._logged
+        if room <= 0:
+            return
+        if len(s) >= room:
+            s = s[:room] + (f"\n[l4gdb: console log ends here, at {MAX_LOG_CHARS} characters; "
+                            "the guest went on writing]\n")
+        self._logged += len(s)
+        self.log.write(s)
+        self.log.flush()
 
     def read_char(self) -> int | None:
         return self._input.popleft() if self._input else None
@@ -137,6 +168,7 @@ class Console:
         self.expectations.append(exp)
         if self.current() is exp:
             exp.started_at = self.clock()
+            self._scanned = self._pos
         self._match()
         return exp
 
@@ -144,6 +176,7 @@ class Console:
         """Forget expectations that did not match (the next search starts after the last match)."""
         self.expectations = [e for e in self.expectations if e.matched is not None]
         self._next = len(self.expectations)
+        self._scanned = self._pos
 
     def current(self) -> Expectation | None:
         """The expectation being waited for."""
@@ -173,14 +206,15 @@ class Console:
         # Expectations match in order; each search starts where the last match ended.
         while self._next < len(self.expectations):
             exp = self.expectations[self._next]
-            m = exp.pattern.search(self._whole, self._pos)
+            m = exp.pattern.search(self._whole, max(self._pos, self._scanned - OVERLAP_CHARS))
             if m is None:
+                self._scanned = len(self._whole)
                 return
             now = self.clock()
             exp.matched, exp.match, exp.matched_at = m.group(0), m, now
             if exp.started_at is None:
                 exp.started_at = now
-            self._pos = m.end()
+            self._pos = self._scanned = m.end()
             self._next += 1
             if exp.send:
                 self.feed(exp.send)
@@ -206,6 +240,7 @@ class Console:
         return self.checks["FAIL"] > 0 or (self.summary is not None and self.summary[1] > 0)
 
     def output(self) -> str:
+        """The console text (its last KEEP_CHARS characters)."""
         return self._whole
 
     def tail(self, lines: int = 15) -> str:

@@ -214,7 +214,17 @@ def debug_program(opts: DebugOptions) -> int:
             raise InfrastructureError(f"gdb-multiarch could not start: {exc}") from exc
         stack.callback(_kill, gdb)
         code = session.serve(gdb)
+        if code < 0:                    # killed, not quit: the session is lost
+            raise InfrastructureError(f"gdb-multiarch died ({_signal_name(-code)}); "
+                                      "the system was shut down")
     return ExitCode.OK if code == 0 else ExitCode.FAILED
+
+
+def _signal_name(n: int) -> str:
+    try:
+        return signal.Signals(n).name
+    except ValueError:
+        return f"signal {n}"
 
 
 def _main_thread() -> bool:

@@ -205,6 +205,7 @@ class System:
         from l4gdb.kernel.kernel import BootConfig, Kernel
         from l4gdb.target.errors import TargetError
         from l4gdb.target.interface import QemuTarget
+        from l4gdb.target.qemuconfig import ConfigError
 
         plugins = get_plugins()
         plugins.require_arch(self.arch)
@@ -231,6 +232,8 @@ class System:
                 target_xml=getattr(qemu, "target_xml", None),
                 uart=bool(getattr(qemu, "uart", False)),
             )
+        except ConfigError as exc:      # the arch's QEMU config file is broken: bad input
+            raise UsageError(str(exc)) from exc
         except TargetError as exc:
             raise InfrastructureError(str(exc)) from exc
         self._stack.callback(self.target.close)
@@ -350,8 +353,12 @@ def run_script_for(opts: RunOptions):
     return script.extend(cli)
 
 
-def run_program(opts: RunOptions, out: IO[str] = sys.stdout, err: IO[str] = sys.stderr) -> int:
-    """``l4gdb run``: boot, drive the script, report. Returns the exit code."""
+def run_program(opts: RunOptions, out: IO[str] | None = None,
+                err: IO[str] | None = None) -> int:
+    """``l4gdb run``: boot, drive the script, report. Returns the exit code.
+    (``out``/``err``: the streams of the moment unless given.)"""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     from l4gdb.testing.harness import CONSOLE_LOG, Harness, LogDir, Tee, boot_system
     from l4gdb.testing.results import RunResult
 

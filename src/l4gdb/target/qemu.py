@@ -19,6 +19,7 @@ from qemu.qmp import QMPClient
 
 from . import children
 from .errors import TargetError
+from .qemuconfig import ConfigError, check_syntax, refused_config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -74,6 +75,8 @@ class QmpSync:
         return fut.result(self.timeout if timeout is None else timeout)
 
     def execute(self, cmd: str, args: dict[str, object] | None = None) -> Any:
+        if self._loop.is_closed():
+            raise TargetError(f"QMP {cmd} failed: the QMP connection is closed")
         try:
             return self._run(self._client.execute(cmd, args))
         except Exception as err:
@@ -186,6 +189,7 @@ class QemuProcess:
         for path in (self.config, self.kernel, *self.loaders):
             if not path.is_file():
                 raise TargetError(f"QEMU input missing: {path}")
+        check_syntax(self.config)
         find_binary(self.binary, self.package)
         self._tmp = tempfile.TemporaryDirectory(prefix="l4gdb-qemu-")
         if self._log_path is None:
@@ -258,6 +262,9 @@ class QemuProcess:
         if "Address already in use" in tail or "Failed to bind" in tail:
             return False
         rc = self.proc.returncode if self.proc else "?"
+        why = refused_config(self.binary, self.config)
+        if why is not None:
+            raise ConfigError(f"{self.config}: QEMU refuses this config: {why}")
         raise TargetError(f"QEMU exited at start (rc={rc}):\n{tail}")
 
     def close(self) -> None:

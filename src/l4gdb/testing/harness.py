@@ -34,6 +34,7 @@ EventObserver = Callable[..., None]
 BootFn = Callable[[Console, Path, EventObserver], AbstractContextManager[Any]]
 
 CONSOLE_LOG = "console.log"
+INTERRUPTED = 130                # 128 + SIGINT, as a shell reports a Ctrl-C
 EVENTS_LOG = "kernel-events.log"
 QEMU_LOG = "qemu.log"
 GDB_LOG = "gdb.log"
@@ -229,6 +230,8 @@ class Harness:
             except Deadlock as exc:
                 outcome["ended"] = "deadlock"
                 outcome["deadlock"] = str(exc)
+            except KeyboardInterrupt:   # Ctrl-C: end the run like a failure, logs kept
+                outcome["ended"] = "interrupted"
             except L4gdbError as exc:
                 outcome["ended"] = "died"
                 outcome["died"] = exc
@@ -288,6 +291,8 @@ class Harness:
                     f"internal error in the host: {type(exc).__name__}: {first}", rest)
         if ended == "deadlock":
             return ExitCode.FAILED, "deadlock", f"deadlock: {outcome['deadlock']}", ""
+        if ended == "interrupted":
+            return INTERRUPTED, "interrupted", "interrupted (Ctrl-C); the system was shut down", ""
         if ended == "finished":
             return self._finished_verdict(outcome["status"])
         if ended == "expected":

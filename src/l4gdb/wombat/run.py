@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from l4gdb.errors import L4gdbError
+from l4gdb.target.errors import TargetError
 
 WOMBAT_FAILURE = 125
 ROOT_TASK = "wombat-init"
@@ -44,9 +45,11 @@ class WombatResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
-def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
-               err: IO[str] = sys.stderr, stdin: Any = None) -> WombatResult:
+def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
+               err: IO[str] | None = None, stdin: Any = None) -> WombatResult:
     """Boot L4 + Iguana + the Linux server, run ``opts.argv``, return its status."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     from l4gdb.console import Console
     from l4gdb.host import Deadlock, Finished
     from l4gdb.system import System, _feed_stdin, resolve_program, toolchain_for
@@ -104,6 +107,8 @@ def run_wombat(opts: WombatOptions, out: IO[str] = sys.stdout,
                                 snapshot_text=_snapshot(system))
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
+    except TargetError as exc:          # QEMU or its gdbstub gone in the middle
+        return WombatResult(WOMBAT_FAILURE, "wombat: " + str(exc).strip().replace("\n", "; "))
 
 
 def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
