@@ -92,6 +92,7 @@ class ArmPageTables(PageTableBuilder):
         self.window = window
         window_end = window + (self.ram_high - self.ram_low)
         self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, UART_VA + MB))
+        self.device_areas = ((UART_VA, UART_VA + PAGE),)     # user RW in every space
         self._uart_l2: int | None = None              # shared by every L1
         self._free_l1: list[tuple[int, int | None]] = []    # L1, its image L2
         self._free_l2: list[int] = []

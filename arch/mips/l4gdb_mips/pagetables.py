@@ -84,6 +84,7 @@ class MipsPageTables(PageTableBuilder):
         super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
         self.kernel_areas = (kernel_image, (DEVICE_PAIR, 1 << 32))
+        self.device_areas = ((DEVICE_PAIR, DEVICE_PAIR + 0x2000),)   # the wired pair, for users
         self._dirs: dict[int, dict[int, int]] = {}     # directory -> {index: table}
         self._tables: dict[int, list[int]] = {}        # table -> 1024 entries
         self._asid: dict[int, int] = {}                # directory -> ASID

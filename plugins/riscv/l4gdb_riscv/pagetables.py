@@ -78,8 +78,10 @@ class RiscvPageTables(PageTableBuilder):
         self.gate_page = gate_page
         self.device_page = device_page
         self.kernel_areas = (kernel_image, (self.va_top, 1 << xlen))
+        self.device_areas: tuple[tuple[int, int], ...] = ()    # user RW in every space
         if device_page is not None:
             self.kernel_areas += ((device_page, device_page + 0x1000),)
+            self.device_areas = ((device_page, device_page + 0x1000),)
         self._tables: dict[int, dict[int, int]] = {}   # table -> {index: entry}
         self._children: dict[int, dict[int, int]] = {}  # table -> {index: next table}
         self._roots: set[int] = set()

@@ -7,12 +7,10 @@
 #define LINUX_SYSCALL_H
 
 #if defined(__arm__)
+#define NR_BASE 0
 #define NR_exit_group 248
-#define NR_write 4
-#define NR_getppid 64
-#define NR_open 5
-#define NR_close 6
-#define NR_nanosleep 162
+#define NR_getcwd 183
+#define NR_openat 322
 static inline long linux_syscall3(long n, long a, long b, long c)
 {
     register long r7 __asm__("r7") = n;
@@ -39,12 +37,10 @@ static inline long linux_mmap(long addr, long len, long prot, long flags, long f
     return r0;
 }
 #elif defined(__i386__)
+#define NR_BASE 0
 #define NR_exit_group 252
-#define NR_write 4
-#define NR_getppid 64
-#define NR_open 5
-#define NR_close 6
-#define NR_nanosleep 162
+#define NR_getcwd 183
+#define NR_openat 295
 static inline long linux_syscall3(long n, long a, long b, long c)
 {
     long r;
@@ -64,12 +60,10 @@ static inline long linux_mmap(long addr, long len, long prot, long flags, long f
     return linux_syscall3(90, (long)args, 0, 0);
 }
 #elif defined(__mips__)
+#define NR_BASE 4000
 #define NR_exit_group 4246
-#define NR_write 4004
-#define NR_getppid 4064
-#define NR_open 4005
-#define NR_close 4006
-#define NR_nanosleep 4166
+#define NR_getcwd 4203
+#define NR_openat 4288
 #define MIPS_SYSCALL_CLOBBERS "memory", "$1", "$3", "$8", "$9", "$10", "$11", "$12", "$13", \
     "$14", "$15", "$24", "$25"
 static inline long linux_syscall3(long n, long a, long b, long c)
@@ -107,5 +101,24 @@ static inline long linux_mmap(long addr, long len, long prot, long flags, long f
 #else
 #error "no Linux system-call convention for this architecture"
 #endif
+
+/* The calls whose numbers are i386's on ARM EABI too, and i386's + 4000 on MIPS o32. */
+#define NR_fork (NR_BASE + 2)
+#define NR_read (NR_BASE + 3)
+#define NR_write (NR_BASE + 4)
+#define NR_open (NR_BASE + 5)
+#define NR_close (NR_BASE + 6)
+#define NR_link (NR_BASE + 9)
+#define NR_unlink (NR_BASE + 10)
+#define NR_chdir (NR_BASE + 12)
+#define NR_rename (NR_BASE + 38)
+#define NR_mkdir (NR_BASE + 39)
+#define NR_rmdir (NR_BASE + 40)
+#define NR_getppid (NR_BASE + 64)
+#define NR_symlink (NR_BASE + 83)
+#define NR_readlink (NR_BASE + 85)
+#define NR_wait4 (NR_BASE + 114)
+#define NR_fchdir (NR_BASE + 133)
+#define NR_nanosleep (NR_BASE + 162)
 
 #endif

@@ -22,6 +22,7 @@ from .kdebug import Console, Memory, sys_kdebug
 from .kip import (
     FEATURES,
     MEM_CONVENTIONAL,
+    MEM_DEDICATED,
     MEM_RESERVED,
     MMU_FEATURE,
     SYSTEM_BASE,
@@ -216,6 +217,11 @@ class Kernel:
         mem = [MemoryDesc(MEM_CONVENTIONAL, c.main_memory[0], c.main_memory[1] - 1)]
         mem += [MemoryDesc(MEM_RESERVED, lo, hi - 1) for lo, hi in c.reserved]
         mem.append(MemoryDesc(MEM_CONVENTIONAL, 0, self.arch.word_mask, virtual=True))
+        if self.paging is not None:     # (a later descriptor overrides an earlier one)
+            mem += [MemoryDesc(MEM_RESERVED, lo, hi - 1, virtual=True)
+                    for lo, hi in self.paging.kernel_areas]
+            mem += [MemoryDesc(MEM_DEDICATED, lo, hi - 1, virtual=True)
+                    for lo, hi in getattr(self.paging, "device_areas", ())]
         align = (self.utcb_size - 1).bit_length()
         # The smallest UTCB area: an fpage (at least 2^10 bytes) that is mapped
         # page by page, so one smallest page (Pistachio: 4 KiB), and one UTCB.

@@ -1,0 +1,295 @@
+/*
+ * hostile: attacks on isolation under Iguana (issue "Hardening", item 2).
+ *
+ * A victim PD keeps a secret in a memsection of its own and a thread.  An
+ * attacker PD, which was given no capability for anything of the victim's,
+ * tries to read and write the secret, to read the kernel's memory (the KIP's
+ * virtual "reserved" descriptors say where it is), to write the KIP, to take
+ * over or delete the victim's thread and space with L4 system calls, to
+ * delete or attach the victim's objects through Iguana (also with a guessed
+ * capability), and to map the victim's page to an accomplice by IPC.  Each
+ * attempt is one PASS/FAIL line that names what stopped it; at the end the
+ * victim checks its secret.
+ *
+ * A thread stopped by a fault Iguana refuses sends nothing: "stopped" is
+ * seen as no report within a timeout (the console also carries Iguana's
+ * "fault ... thread stopped" line).
+ */
+#include <check.h>
+#include <iguana/iguana.h>
+#include <l4/l4.h>
+#include <stdio.h>
+
+#define G "hostile"
+#define REPORT 0x51
+#define SECRET 0x5ec7e7edUL
+#define WAIT_US 400000
+
+/* The program image is shared by every PD: these are the orders and inputs. */
+static L4_ThreadId_t main_tid, victim_tid;
+static volatile uintptr_t secret_addr, kernel_addr, kip_addr;
+static volatile pd_ref_t victim_pd, attacker_pd;
+static volatile memsection_ref_t victim_ms;
+
+static void report(L4_Word_t a, L4_Word_t b, L4_Word_t c, L4_Word_t d)
+{
+    L4_Set_MsgTag(L4_MsgTagMake(REPORT, 4, 0));
+    L4_LoadMR(1, a);
+    L4_LoadMR(2, b);
+    L4_LoadMR(3, c);
+    L4_LoadMR(4, d);
+    L4_Send(main_tid);
+}
+
+static void __attribute__((noreturn)) idle(void)
+{
+    for (;;)
+        L4_Receive(L4_nilthread);
+}
+
+/* The report of thread t (its four words), or 0 when none came in time. */
+static int wait_report(L4_ThreadId_t t, L4_Word_t *w)
+{
+    L4_MsgTag_t tag = L4_Receive_Timeout(t, L4_TimePeriod(WAIT_US));
+    if (L4_IpcFailed(tag) || L4_Label(tag) != REPORT)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        L4_StoreMR(i + 1, &w[i]);
+    return 1;
+}
+
+/* ---- the victim: keeps its secret, answers "is it still there?" ---- */
+static void victim(void)
+{
+    volatile L4_Word_t *s = (volatile L4_Word_t *)secret_addr;
+    s[0] = SECRET;
+    s[1] = ~SECRET;
+    report(1, 0, 0, 0);
+    for (;;) {
+        L4_ThreadId_t from;
+        L4_MsgTag_t tag = L4_Wait(&from);
+        if (L4_IpcSucceeded(tag) && from.raw == main_tid.raw)
+            report(s[0], s[1], 0, 0);
+    }
+}
+
+/* ---- memory attacks: each should stop the thread at its first access ---- */
+static void read_secret(void) { report(*(volatile L4_Word_t *)secret_addr, 0, 0, 0); idle(); }
+static void write_secret(void)
+{
+    *(volatile L4_Word_t *)secret_addr = 0xbad;
+    report(0, 0, 0, 0);
+    idle();
+}
+static void read_kernel(void) { report(*(volatile L4_Word_t *)kernel_addr, 0, 0, 0); idle(); }
+static void write_kernel(void)
+{
+    *(volatile L4_Word_t *)kernel_addr = 0xbad;
+    report(0, 0, 0, 0);
+    idle();
+}
+static void write_kip(void)
+{
+    *(volatile L4_Word_t *)kip_addr = 0xbad;
+    report(0, 0, 0, 0);
+    idle();
+}
+
+/* ---- L4 system calls on a thread and a space that are not ours ---- */
+static void syscalls(void)
+{
+    L4_Word_t c, sp, ip, fl, uh, t;
+    L4_ThreadId_t pager;
+    L4_ThreadId_t r = L4_ExchangeRegisters(victim_tid, 0x6 /* halt + read */, 0, 0, 0, 0,
+                                           L4_nilthread, &c, &sp, &ip, &fl, &uh, &pager);
+    L4_Word_t e_exregs = L4_IsNilThread(r) ? L4_ErrorCode() : 0x100;
+    L4_Word_t ok = L4_ThreadControl(victim_tid, L4_nilthread, L4_nilthread, L4_nilthread,
+                                    (void *)-1);
+    L4_Word_t e_delete = ok ? 0x100 : L4_ErrorCode();
+    ok = L4_SpaceControl(victim_tid, 0, L4_Nilpage, L4_Nilpage, L4_nilthread, &c);
+    L4_Word_t e_space = ok ? 0x100 : L4_ErrorCode();
+    ok = L4_Schedule(victim_tid, ~0UL, ~0UL, ~0UL, ~0UL, &t);
+    L4_Word_t e_sched = ok ? 0x100 : L4_ErrorCode();
+    report(e_exregs, e_delete, e_space, e_sched);
+    idle();
+}
+
+/* ---- Iguana objects of the victim: no capability, then a guessed one ---- */
+static void iguana_calls(void)
+{
+    int del_pd = pd_delete(victim_pd);
+    int del_thread = thread_delete(victim_tid);
+    int del_ms = memsection_delete(victim_ms);
+    int attach = pd_attach(attacker_pd, victim_ms, L4_Readable | L4_Writable);
+    report((L4_Word_t)del_pd, (L4_Word_t)del_thread, (L4_Word_t)del_ms, (L4_Word_t)attach);
+    int forged = 0;
+    for (L4_Word_t guess = 0; guess < 16; guess++) {
+        cap_t cap = { .ref = victim_ms, .passwd = guess * 0x1234567 };
+        clist_insert(pd_default_clist(), cap);
+        if (pd_attach(attacker_pd, victim_ms, L4_Readable) != 33)
+            forged++;
+    }
+    report((L4_Word_t)forged, 0, 0, 0);
+    idle();
+}
+
+/* ---- a map item for a page the sender was never given ---- */
+static L4_ThreadId_t accomplice_tid;
+static void accomplice(void)
+{
+    L4_Accept(L4_MapGrantItems(L4_CompleteAddressSpace));
+    L4_ThreadId_t from;
+    L4_MsgTag_t tag = L4_Wait(&from);
+    report(L4_IpcSucceeded(tag), L4_TypedWords(tag), 0, 0);
+    report(*(volatile L4_Word_t *)secret_addr, 0, 0, 0);     /* should fault */
+    idle();
+}
+static void mapper(void)
+{
+    L4_Fpage_t page = L4_FpageLog2(secret_addr, 12);
+    L4_Set_Rights(&page, L4_FullyAccessible);
+    L4_MapItem_t item = L4_MapItem(page, secret_addr);
+    L4_Set_MsgTag(L4_MsgTagMake(0, 0, 2));
+    L4_LoadMR(1, item.raw[0]);
+    L4_LoadMR(2, item.raw[1]);
+    L4_MsgTag_t tag = L4_Send_Timeout(accomplice_tid, L4_TimePeriod(WAIT_US));
+    report(L4_IpcSucceeded(tag), L4_ErrorCode(), 0, 0);
+    idle();
+}
+
+static L4_ThreadId_t attack(void (*fn)(void))
+{
+    return thread_create_in(attacker_pd, fn, 100, 0);
+}
+
+/* The attack thread must be stopped before it reports anything. */
+static void expect_stopped(const char *name, void (*fn)(void), const char *by)
+{
+    L4_Word_t w[4];
+    L4_ThreadId_t t = attack(fn);
+    int reported = !L4_IsNilThread(t) && wait_report(t, w);
+    check(G, name, !L4_IsNilThread(t) && !reported, "%s (the thread %s)", by,
+          reported ? "went on" : "was stopped");
+}
+
+/* The virtual areas of a type in the KIP: reserved (2) is the kernel's,
+ * dedicated (3) device memory shown to users in every space. */
+#define MAX_AREAS 8
+static int kip_areas(L4_Word_t type, uintptr_t *low, uintptr_t *high)
+{
+    void *kip = L4_GetKernelInterface();
+    int n = 0;
+    for (L4_Word_t i = 0; i < L4_NumMemoryDescriptors(kip) && n < MAX_AREAS; i++) {
+        L4_MemoryDesc_t *m = L4_MemoryDesc(kip, i);
+        if (L4_IsMemoryDescVirtual(m) && L4_MemoryDescType(m) == type) {
+            low[n] = L4_MemoryDescLow(m);
+            high[n++] = L4_MemoryDescHigh(m);
+        }
+    }
+    return n;
+}
+
+/* The last page of a reserved area outside the dedicated ones (the first pages
+ * may hold what the kernel shows users on purpose: ARM's text page with the
+ * preemption gate); 0 when the area is all device memory. */
+static uintptr_t attack_page(uintptr_t low, uintptr_t high, int n_dev, const uintptr_t *dlow,
+                             const uintptr_t *dhigh)
+{
+    for (uintptr_t p = high & ~0xfffUL;; p -= 0x1000) {
+        int device = 0;
+        for (int d = 0; d < n_dev; d++)
+            device |= dlow[d] <= p && p <= dhigh[d];
+        if (!device)
+            return p;
+        if (p < low + 0x1000)
+            return 0;
+    }
+}
+
+int main(void)
+{
+    L4_Word_t w[4];
+    main_tid = L4_Myself();
+    kip_addr = (uintptr_t)L4_GetKernelInterface();
+    uintptr_t rlow[MAX_AREAS], rhigh[MAX_AREAS], dlow[MAX_AREAS], dhigh[MAX_AREAS];
+    int n_areas = kip_areas(2, rlow, rhigh), n_dev = kip_areas(3, dlow, dhigh);
+    victim_pd = pd_create();
+    attacker_pd = pd_create();
+    uintptr_t base = 0;
+    victim_ms = pd_create_memsection(victim_pd, 4096, &base);
+    secret_addr = base;
+    victim_tid = thread_create_in(victim_pd, victim, 100, 0);
+    int ready = !L4_IsNilThread(victim_tid) && wait_report(victim_tid, w);
+    check(G, "victim-ready", ready && victim_ms != 0, "victim PD %lx, secret at %lx",
+          (unsigned long)victim_pd, (unsigned long)secret_addr);
+    printf("hostile: victim PD %lx, attacker PD %lx, secret at %lx, %d kernel areas\n",
+           (unsigned long)victim_pd, (unsigned long)attacker_pd, (unsigned long)secret_addr,
+           n_areas);
+
+    expect_stopped("read-other-pd-memory", read_secret,
+                   "the page fault goes to Iguana, which refuses: not attached to its PD");
+    expect_stopped("write-other-pd-memory", write_secret, "refused by Iguana likewise");
+    static char names[MAX_AREAS][3][32];
+    for (int i = 0; i < n_areas; i++) {
+        kernel_addr = attack_page(rlow[i], rhigh[i], n_dev, dlow, dhigh);
+        snprintf(names[i][0], sizeof names[i][0], "read-kernel-area-%d", i);
+        snprintf(names[i][1], sizeof names[i][1], "write-kernel-area-%d", i);
+        if (kernel_addr == 0) {
+            skip(G, names[i][0], "the whole area is device memory (below)");
+            continue;
+        }
+        expect_stopped(names[i][0], read_kernel,
+                       "a reserved area of the KIP: privileged, no user mapping can be there");
+        expect_stopped(names[i][1], write_kernel, "likewise");
+    }
+    if (n_areas == 0)
+        skip(G, "kernel-areas", "the KIP describes no reserved virtual area (no MMU)");
+    for (int i = 0; i < n_dev; i++) {
+        snprintf(names[i][2], sizeof names[i][2], "device-area-%d", i);
+        skip(G, names[i][2], "device memory mapped for users in every space (KIP: dedicated): "
+             "not isolated until device memory is handed out per driver");
+    }
+    expect_stopped("write-kip", write_kip, "the KIP is mapped read-only in every space");
+
+    L4_ThreadId_t t = attack(syscalls);
+    int got = wait_report(t, w);
+    check(G, "exregs-other-space", got && w[0] == 2,
+          "ExchangeRegisters on a thread of another space: error %lu (want 2, invalid thread)",
+          w[0]);
+    check(G, "threadcontrol-unprivileged", got && w[1] == 1,
+          "ThreadControl from an unprivileged space: error %lu (want 1, no privilege)", w[1]);
+    check(G, "spacecontrol-unprivileged", got && w[2] == 1,
+          "SpaceControl from an unprivileged space: error %lu (want 1, no privilege)", w[2]);
+    check(G, "schedule-not-the-scheduler", got && w[3] == 1,
+          "Schedule by a thread that is not the scheduler: error %lu (want 1)", w[3]);
+
+    t = attack(iguana_calls);
+    got = wait_report(t, w);
+    check(G, "iguana-without-capabilities",
+          got && w[0] == 33 && w[1] == 33 && w[2] == 33 && w[3] == 33,
+          "pd_delete %ld, thread_delete %ld, memsection_delete %ld, pd_attach %ld "
+          "(want EPERM 33 each)", (long)w[0], (long)w[1], (long)w[2], (long)w[3]);
+    got = wait_report(t, w);
+    check(G, "iguana-guessed-capabilities", got && w[0] == 0,
+          "%lu of 16 guessed passwords opened the victim's memsection", w[0]);
+
+    accomplice_tid = attack(accomplice);
+    L4_ThreadId_t m = attack(mapper);
+    L4_Word_t sent[4] = { 0 }, received[4] = { 0 };
+    int s_ok = wait_report(m, sent), r_ok = wait_report(accomplice_tid, received);
+    check(G, "map-a-page-not-given", s_ok && sent[0] == 1 && r_ok && received[0] == 1,
+          "the IPC with the map item goes through (sent %lu, received %lu, typed words %lu) "
+          "and maps nothing", sent[0], received[0], received[1]);
+    got = wait_report(accomplice_tid, w);
+    check(G, "map-a-page-not-given-no-access", !got,
+          "the receiver's read of the address faults and Iguana stops it%s",
+          got ? ": it READ the secret" : "");
+
+    L4_Set_MsgTag(L4_MsgTagMake(0, 0, 0));
+    L4_Send_Timeout(victim_tid, L4_TimePeriod(WAIT_US));
+    got = wait_report(victim_tid, w);
+    check(G, "secret-unchanged", got && w[0] == SECRET && w[1] == ~SECRET,
+          "the victim reads %lx %lx", w[0], w[1]);
+    check(G, "victim-still-runs", got, "the victim's thread answered");
+    return summary();
+}
