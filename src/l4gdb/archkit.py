@@ -213,6 +213,7 @@ class PageTableBuilder:
 
     page_size_log2 = 12
     user_top = 1 << 32
+    hardware_bits = 0                   # entry bits the MMU sets by itself (x86: A, D)
 
     def __init__(self, pool: tuple[int, int], kernel_image: tuple[int, int],
                  entry_size: int = 4) -> None:
@@ -223,6 +224,9 @@ class PageTableBuilder:
         self._free_pages: list[int] = []        # cleared table pages
         self._free_frames: list[int] = []       # UTCB frames, cleared when reused
         self._writes: dict[int, int] = {}       # kernel address -> word
+        # Every table word as last written (kernel address -> word): what guest
+        # memory must hold (`l4gdb fuzz` on QEMU reads it back to compare).
+        self.shadow: dict[int, int] = {}
 
     # --- the format (subclasses) ---------------------------------------------------
     def kernel_address(self, paddr: int) -> int:
@@ -239,7 +243,21 @@ class PageTableBuilder:
 
     # --- memory ------------------------------------------------------------------
     def _put(self, paddr: int, value: int) -> None:
-        self._writes[self.kernel_address(paddr)] = value
+        ka = self.kernel_address(paddr)
+        self._writes[ka] = value
+        self.shadow[ka] = value
+
+    def _put_volatile(self, paddr: int, value: int) -> None:
+        """Write a word the guest changes too (not part of the shadow)."""
+        ka = self.kernel_address(paddr)
+        self._writes[ka] = value
+        self.shadow.pop(ka, None)
+
+    def _forget(self, paddr: int) -> None:
+        """The page at paddr holds no tables any more (a UTCB frame now)."""
+        ka = self.kernel_address(paddr)
+        for off in range(0, PAGE, self.entry_size):
+            self.shadow.pop(ka + off, None)
 
     def _bump(self, size: int) -> int:
         """``size`` bytes (a power of two, aligned to it) of fresh pool memory."""
@@ -267,12 +285,37 @@ class PageTableBuilder:
         if self._free_frames:
             frame = self._free_frames.pop()
             for off in range(0, PAGE, self.entry_size):   # nothing of its last owner stays
-                self._put(frame + off, 0)
+                self._writes[self.kernel_address(frame + off)] = 0
             return frame
         try:
-            return self._page()
+            frame = self._page()
         except MemoryError:
             return None
+        self._forget(frame)               # a cleared table page may come back as a frame
+        return frame
+
+    def shadow_mismatches(self, read: Callable[[int, int], bytes | None],
+                          limit: int = 4) -> list[str]:
+        """Table words whose guest memory differs from what was written, read a
+        page at a time (``read(kernel address, n)``)."""
+        n = self.entry_size
+        out: list[str] = []
+        pages: dict[int, list[int]] = {}
+        for ka in self.shadow:
+            pages.setdefault(ka & ~(PAGE - 1), []).append(ka)
+        for page, addrs in sorted(pages.items()):
+            data = read(page, PAGE)
+            if data is None:
+                out.append(f"table page {page:#x} cannot be read")
+                continue
+            for ka in sorted(addrs):
+                off = ka - page
+                have = int.from_bytes(data[off:off + n], "little") & ~self.hardware_bits
+                if have != self.shadow[ka] & ~self.hardware_bits:
+                    out.append(f"{ka:#x} holds {have:#x}, {self.shadow[ka]:#x} was written")
+                    if len(out) >= limit:
+                        return out
+        return out
 
     def free_frame(self, paddr: int) -> None:
         self._free_frames.append(paddr)

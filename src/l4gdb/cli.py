@@ -182,23 +182,26 @@ def build_parser() -> argparse.ArgumentParser:
         "fuzz", help="random system calls against the kernel model, invariants checked",
         description="Random system calls (all L4 calls, KDebug, unknown numbers; random "
                     "registers, message and buffer registers, typed items, fpages) from "
-                    "threads of several spaces, against the kernel model on the fake target; "
-                    "the invariants (no host exception, mapping database a forest matching "
-                    "the page tables, no thread in two queues, no space seeing a page it "
-                    "was not given, UTCB copies) are checked after every K calls.",
+                    "threads of several spaces: on a real system in QEMU (an architecture "
+                    "name) or against the kernel model on the fake target (fake32, fake64, "
+                    "or --fake); the invariants (no host exception, mapping database a forest "
+                    "matching the page tables -- in guest memory on QEMU --, no thread in two "
+                    "queues, no space seeing a page it was not given, UTCB copies) are "
+                    "checked after every K calls.",
         epilog=EXIT_TABLE + "  (1: an invariant was violated; the seed and the call index "
                             "are printed)\n",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     fuzz.add_argument("--arch", default="fake32",
-                      help="fake32 or fake64 (the fake target); a QEMU architecture name "
-                           "(arm, x86, mips, riscv, riscv64) with --fake picks its word size")
+                      help="an installed architecture (arm, x86, mips, riscv, riscv64: QEMU), "
+                           "or fake32 / fake64 (the fake target; the default)")
     fuzz.add_argument("--fake", action="store_true",
-                      help="run on the fake target (the default; QEMU fuzzing is not built yet)")
+                      help="with an architecture name: the fake target with its word size")
     fuzz.add_argument("--count", type=int, default=10_000, metavar="N",
                       help="kernel entries to make (default 10000)")
     fuzz.add_argument("--seed", type=int, default=0, metavar="S")
-    fuzz.add_argument("--check-every", type=int, default=1, metavar="K",
-                      help="check the invariants every K calls (default 1)")
+    fuzz.add_argument("--check-every", type=int, default=None, metavar="K",
+                      help="check the invariants every K calls (default 1 on the fake "
+                           "target, 50 on QEMU)")
     fuzz.add_argument("--quiet", action="store_true", help="only the result line")
     return parser
 
@@ -298,26 +301,31 @@ FAKE_WORD = {"fake32": "fake32", "fake64": "fake64", "arm": "fake32", "x86": "fa
 
 
 def cmd_fuzz(args: argparse.Namespace) -> int:
-    from l4gdb.fuzz import run
-
-    if args.count < 0 or args.check_every < 1:
+    if args.count < 0 or (args.check_every is not None and args.check_every < 1):
         print("l4gdb: fuzz: --count must be >= 0 and --check-every >= 1", file=sys.stderr)
         return ExitCode.USAGE
-    arch = FAKE_WORD.get(args.arch)
+    fake = args.arch in ("fake32", "fake64") or args.fake
+    arch = FAKE_WORD.get(args.arch) if fake else args.arch
     if arch is None:
         print(f"l4gdb: fuzz: unknown architecture {args.arch!r}", file=sys.stderr)
-        return ExitCode.USAGE
-    if arch != args.arch and not args.fake:
-        print(f"l4gdb: fuzz: fuzzing on QEMU ({args.arch}) is not built yet; add --fake "
-              f"to fuzz the kernel model on the fake target with {args.arch}'s word size",
-              file=sys.stderr)
         return ExitCode.USAGE
 
     def progress(n: int, res) -> None:
         if not args.quiet:
             print(f"fuzz: {n}/{args.count} calls, {res.boots} boot(s)", file=sys.stderr)
 
-    res = run(args.count, args.seed, arch, check_every=args.check_every, progress=progress)
+    if fake:
+        from l4gdb.fuzz import run
+
+        res = run(args.count, args.seed, arch, check_every=args.check_every or 1,
+                  progress=progress)
+    else:
+        from l4gdb.fuzzqemu import run as run_qemu
+        from l4gdb.plugins import get_plugins
+
+        get_plugins().require_arch(arch)
+        res = run_qemu(arch, args.count, args.seed, check_every=args.check_every or 50,
+                       progress=progress)
     print(res.line())
     return ExitCode.OK if res.ok else ExitCode.FAILED
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from l4gdb.kernel.abi import KDebugOp, Syscall, Trap, TrapKind
 from l4gdb.kernel.kernel import Kernel
 from l4gdb.kernel.paging import RWX, R, W, X
-from l4gdb.kernel.thread import State
+from l4gdb.kernel.thread import State, Tcb
 from l4gdb.kernel.types import (
     GRANT_ITEM_TYPE,
     MAP_ITEM_TYPE,
@@ -67,6 +67,26 @@ from l4gdb.testing.fake_target import (
 
 ARCHES = {"fake32": ARCH32, "fake64": ARCH64}
 INTERNAL = "internal kernel error"
+
+
+@dataclass(frozen=True)
+class Where:
+    """The addresses of a machine the generator aims at and the checks guard."""
+
+    ram: int                          # RAM base
+    free: int                         # sigma0's free memory starts here
+    spare: int                        # 4 MiB of user addresses for new spaces' areas
+    kip: int
+    utcb_area: int                    # the root space's UTCB area
+    kernel_area: tuple[int, int]      # a virtual range only the kernel maps
+    root_ip: int
+    root_sp: int
+    pool: tuple[int, int]             # kernel memory: page tables, UTCB frames
+
+
+FAKE_WHERE = Where(ram=RAM, free=RAM + 0x80_0000, spare=RAM + 0x40_0000, kip=KIP,
+                   utcb_area=UTCB_AREA, kernel_area=KERNEL_AREA, root_ip=ROOT_IP,
+                   root_sp=ROOT_SP, pool=POOL)
 
 
 class Violation(Exception):
@@ -100,17 +120,20 @@ class Result:
 def check(m: FakeMachine, console_from: int = 0) -> None:
     """Raise :class:`Violation` if the kernel model behind ``m`` is inconsistent."""
     k = m.kernel
-    text = "".join(m.console.output[console_from:])
+    check_console("".join(m.console.output[console_from:]))
+    check_threads(k)
+    check_mappings(k, FAKE_WHERE)
+    _check_page_tables(m)
+    check_utcbs(k, m.mem.read)
+
+
+def check_console(text: str) -> None:
     if INTERNAL in text:
         line = next(x for x in text.splitlines() if INTERNAL in x)
         raise Violation(line.strip())
-    _check_threads(k)
-    _check_mappings(m)
-    _check_page_tables(m)
-    _check_utcbs(m)
 
 
-def _check_threads(k: Kernel) -> None:
+def check_threads(k: Kernel) -> None:
     live = {id(t) for t in k.threads.values()}
     for no, t in k.threads.items():
         name = k.name_of(t)
@@ -158,21 +181,21 @@ def _check_threads(k: Kernel) -> None:
         raise Violation(f"current thread {k.name_of(cur)} is not runnable")
 
 
-def _forbidden_frames(m: FakeMachine) -> list[tuple[int, int]]:
+def _forbidden_frames(k: Kernel, where: Where) -> list[tuple[int, int]]:
     """Physical ranges no user mapping may reach (kernel memory, KIP, UTCB frames)."""
-    k = m.kernel
     out = [tuple(r) for r in k.config.reserved]
-    out.append(POOL)
-    out.append((KIP, KIP + (1 << k.config.kip_area_log2)))
-    out.append((UTCB_AREA, UTCB_AREA + (1 << k.config.utcb_area_log2)))
+    out.append(where.pool)
+    out.append((where.kip, where.kip + (1 << k.config.kip_area_log2)))
+    out.append((where.utcb_area, where.utcb_area + (1 << k.config.utcb_area_log2)))
     return out   # type: ignore[return-value]
 
 
-def _check_mappings(m: FakeMachine) -> None:
-    k = m.kernel
+def check_mappings(k: Kernel, where: Where) -> None:
+    """The mapping database is a forest rooted in sigma0's RAM that never reaches
+    kernel memory, the KIP or UTCB frames, nor the kernel's virtual areas."""
     page = k.page_size
     lo, hi = k.config.main_memory
-    forbidden = _forbidden_frames(m)
+    forbidden = _forbidden_frames(k, where)
     top = max(b for _, b in forbidden)
     spaces = set(map(id, k.spaces))
     for s in k.spaces:
@@ -266,8 +289,11 @@ def _pack(ws: int) -> struct.Struct:
     return struct.Struct(f"<{UTCB_WORDS}{'I' if ws == 4 else 'Q'}")
 
 
-def _check_utcbs(m: FakeMachine) -> None:
-    k = m.kernel
+def check_utcbs(k: Kernel, read: Callable[[int, int], bytes | None],
+                settled: Callable[[Tcb], bool] = lambda t: True) -> None:
+    """Every user thread's UTCB in memory (``read(kernel address, n)``) equals the
+    host's copy -- of the ``settled`` threads: on a real CPU a thread that ran
+    user code since its last system call may have written its UTCB since."""
     ws = k.arch.word_size
     users: dict[int, int] = {}
     for t in k.threads.values():
@@ -275,14 +301,16 @@ def _check_utcbs(m: FakeMachine) -> None:
             ka = k.utcb_kaddr(t)
             users[ka] = users.get(ka, 0) + 1
     for t in k.threads.values():
-        if t.host is not None or not t.activated or t.utcb is None:
+        if t.host is not None or not t.activated or t.utcb is None or not settled(t):
             continue
         ka = k.utcb_kaddr(t)
         if not ka:
             raise Violation(f"activated thread {k.name_of(t)} has no UTCB frame")
         if users[ka] > 1:
             continue             # two threads given one UTCB location: the guest's own doing
-        data = m.mem.read(ka, UTCB_WORDS * ws)
+        data = read(ka, UTCB_WORDS * ws)
+        if data is None:
+            raise Violation(f"thread {k.name_of(t)}: its UTCB frame {ka:#x} cannot be read")
         if data != _pack(ws).pack(*t.utcb.words):
             words = [int.from_bytes(data[i:i + ws], "little") for i in range(0, len(data), ws)]
             bad = next(i for i in range(UTCB_WORDS) if words[i] != t.utcb.words[i])
@@ -292,12 +320,32 @@ def _check_utcbs(m: FakeMachine) -> None:
 
 # --- the generator ------------------------------------------------------------------
 
+@dataclass
+class Call:
+    """One random system call: its number, argument registers, and UTCB words
+    (index -> value: message registers, buffer registers, some TCRs)."""
+
+    number: int
+    args: tuple[int, ...]
+    utcb: dict[int, int]
+
+    @property
+    def name(self) -> str:
+        return Syscall(self.number).name if self.number in Syscall._value2member_map_ \
+            else "unknown"
+
+
 class Generator:
     """Random but interesting kernel entries for the thread the fake CPU runs."""
 
-    def __init__(self, rng: random.Random, m: FakeMachine) -> None:
+    def __init__(self, rng: random.Random, m: FakeMachine, where: Where = FAKE_WHERE,
+                 finite_timeouts: bool = False) -> None:
         self.rng = rng
         self.m = m
+        self.where = where
+        # On a real machine time is real: no "never", no minutes-long periods, so
+        # blocked threads come back to make more calls.
+        self.finite_timeouts = finite_timeouts
         self.bits = m.arch.word_bits
         self.mask = m.arch.word_mask
         self.deleted: list[int] = []
@@ -331,13 +379,14 @@ class Generator:
         cur = k.current
         if c < 0.3 and cur is not None and cur.space.pages:
             return r.choice(list(cur.space.pages)) + r.choice([0, 4, 0xFFC, r.randrange(4096)])
+        wh = self.where
         if c < 0.5:
-            return RAM + 0x80_0000 + r.randrange(0x40_0000)
+            return wh.free + r.randrange(0x40_0000)
         if c < 0.6:
-            return RAM + 0x40_0000 + r.randrange(0x40_0000)      # the new spaces' areas
+            return wh.spare + r.randrange(0x40_0000)      # the new spaces' areas
         if c < 0.7:
-            return r.choice([KIP, UTCB_AREA + r.randrange(0x4_0000), KERNEL_AREA[0],
-                             ROOT_IP, ROOT_SP - 8, 0, 0x1000])
+            return r.choice([wh.kip, wh.utcb_area + r.randrange(0x4_0000), wh.kernel_area[0],
+                             wh.root_ip, wh.root_sp - 8, 0, 0x1000])
         if c < 0.8:
             return 0x1000_0000 + r.randrange(0x10_0000)
         return r.getrandbits(self.bits)
@@ -361,6 +410,8 @@ class Generator:
         c = r.random()
         if c < 0.3:
             return 0x400                                   # zero
+        if self.finite_timeouts:
+            return (r.randrange(5, 8) << 10) | r.randrange(1, 0x400)    # 32 us .. 130 ms
         if c < 0.7:
             return (r.randrange(5, 15) << 10) | r.randrange(1, 0x400)    # ~1 us .. 16 ms
         if c < 0.8:
@@ -440,7 +491,7 @@ class Generator:
     def sigma0_request(self) -> tuple[int, tuple[int, ...], list[int]]:
         r = self.rng
         size = r.choice([12, 12, 13, 14, 16])
-        base = (RAM + 0x80_0000 + r.randrange(0x20_0000)) & ~((1 << size) - 1)
+        base = (self.where.free + r.randrange(0x20_0000)) & ~((1 << size) - 1)
         if r.random() < 0.1:
             base = self.address() & ~0xFFF
         fp = Fpage(base, size, RWX).raw(self.bits)
@@ -465,6 +516,34 @@ class Generator:
         return int(Syscall.Ipc), (to, frm, self.timeouts()), words
 
     # what the running thread does ----------------------------------------------------
+    def call(self, c: float) -> Call:
+        """The running thread's next system call; ``c`` (0..1) picks a sigma0
+        request (c < 0.25, privileged threads) or a map message of pages it has
+        (c < 0.45) before a random call."""
+        r, k = self.rng, self.m.kernel
+        number, args = self.syscall()
+        cur = k.current
+        if number == Syscall.KDebug and args[0] == KDebugOp.Exit and cur is k.root:
+            args = (KDebugOp.PrintChar, ord("."), 0)   # the root's exit ends the run
+        msg = self.message()
+        utcb: dict[int, int] = {}
+        if c < 0.25 and cur is not None and cur.space.privileged:
+            number, args, msg = self.sigma0_request()     # memory for the root task
+            utcb[BR0] = Fpage(0, 1, RWX).raw(self.bits)
+        elif c < 0.45 and cur is not None and cur.space.pages:
+            number, args, msg = self.map_message()        # pass on pages it has
+        utcb.update(enumerate(msg))
+        if r.random() < 0.5:
+            utcb.update((BR0 + i, word) for i, word in enumerate(self.buffers()))
+        if r.random() < 0.1:
+            utcb[Tcr.XferTimeouts] = self.timeouts()
+        if r.random() < 0.03:
+            utcb[r.choice([Tcr.Pager, Tcr.ExceptionHandler])] = self.thread_id()
+        if number == Syscall.ThreadControl and args[1] == 0 \
+                and k.thread_by_global(args[0]) is not None:
+            self.deleted.append(args[0])
+        return Call(number, args, utcb)
+
     def syscall(self) -> tuple[int, tuple[int, ...]]:
         r = self.rng
         w = self.word
@@ -479,17 +558,19 @@ class Generator:
         if number == Syscall.ThreadControl:
             dest = self.thread_id()
             space = r.choice([dest, 0, self.thread_id(), self.thread_id()])
-            utcb = r.choice([self.mask, UTCB_AREA + r.randrange(64) * UTCB_WORDS * self.m.ws,
-                             RAM + 0x40_0000 + r.randrange(0x40_0000) & ~0x1FF, w()])
+            wh = self.where
+            utcb = r.choice([self.mask, wh.utcb_area + r.randrange(64) * UTCB_WORDS * self.m.ws,
+                             wh.spare + r.randrange(0x40_0000) & ~0x1FF, w()])
             return number, (dest, space, self.thread_id(), self.thread_id(), utcb)
         if number == Syscall.ExchangeRegisters:
             return number, (self.thread_id(), self.control(), w(), w(), w(), w(),
                             self.thread_id())
         if number == Syscall.SpaceControl:
-            kip_base = r.choice([KIP, RAM + 0x10_0000, self.address() & ~0xFFF])
+            kip_base = r.choice([self.where.kip, self.where.ram + 0x10_0000,
+                                 self.address() & ~0xFFF])
             kip = Fpage(kip_base, 12).raw(self.bits)
             utcb = self.fpage() if r.random() < 0.5 else \
-                Fpage(RAM + 0x40_0000 + r.randrange(64) * 0x1_0000, 16).raw(self.bits)
+                Fpage(self.where.spare + r.randrange(64) * 0x1_0000, 16).raw(self.bits)
             return number, (self.thread_id(), self.control(), kip if r.random() < 0.8 else w(),
                             utcb, self.thread_id())
         if number == Syscall.Schedule:
@@ -577,32 +658,11 @@ class Fuzzer:
             m.trap(Trap(kind, r.randrange(70), dict(m.cpu), m.utcb_addr, snap))
             self._count(kind.value)
             return
-        number, args = gen.syscall()
-        cur = m.kernel.current
-        if number == Syscall.KDebug and args[0] == KDebugOp.Exit and cur is m.kernel.root:
-            args = (KDebugOp.PrintChar, ord("."), 0)   # the root's exit ends the run
-        msg = gen.message()
-        if c < 0.25 and cur is not None and cur.space.privileged:
-            number, args, msg = gen.sigma0_request()     # memory for the root task
-            _set_word(m, BR0, Fpage(0, 1, RWX).raw(gen.bits))
-        elif c < 0.45 and cur is not None and cur.space.pages:
-            number, args, msg = gen.map_message()        # pass on pages it has
-        for i, word in enumerate(msg):
+        call = gen.call(c)
+        for i, word in call.utcb.items():
             _set_word(m, i, word)
-        if r.random() < 0.5:
-            for i, word in enumerate(gen.buffers()):
-                _set_word(m, BR0 + i, word)
-        if r.random() < 0.1:
-            _set_word(m, Tcr.XferTimeouts, gen.timeouts())
-        if r.random() < 0.03:
-            _set_word(m, r.choice([Tcr.Pager, Tcr.ExceptionHandler]), gen.thread_id())
-        if number == Syscall.ThreadControl and args[1] == 0:
-            victim = m.kernel.thread_by_global(args[0])
-            if victim is not None:
-                gen.deleted.append(args[0])
-        res = m.syscall(number, *args)
-        name = Syscall(number).name if number in Syscall._value2member_map_ else "unknown"
-        self._count(name)
+        res = m.syscall(call.number, *call.args)
+        self._count(call.name)
         if res.exit_status is not None:
             self._reboot()
 

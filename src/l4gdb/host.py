@@ -70,6 +70,10 @@ class HostLoop:
         self.user_stopped = False      # stopped in user mode for a debugger
         self._idle_stopped = False     # stopped for a debugger in the stub's idle loop
         self.user_breakpoints: set[int] = set()
+        # Sees (and may replace) every kernel entry before the kernel does, with
+        # the CPU stopped: `l4gdb fuzz` on QEMU turns its workers' calls into
+        # random ones and checks the invariants there.
+        self.before_trap: Callable[[Trap], Trap] | None = None
 
     # -- one trap ---------------------------------------------------------
     def _apply(self, resume: Resume, go: bool = True) -> None:
@@ -152,6 +156,8 @@ class HostLoop:
                 us = self.timer.time_us(trap)
                 if us is not None:
                     self.clock.observe(us)
+        if self.before_trap is not None:
+            trap = self.before_trap(trap)
         self.stats.traps += 1
         key = trap.kind.value
         self.stats.by_kind[key] = self.stats.by_kind.get(key, 0) + 1

@@ -107,3 +107,26 @@ def own_leftovers(harness_build_dir):
         except OSError:
             continue
     assert not details, f"processes left behind: {details}"
+
+
+@pytest.fixture
+def linux_rootfs(tmp_path):
+    """``make(arch, *programs)``: a copy of ARCH's Debian rootfs at ``tmp_path/root``
+    with the freestanding programs of src/guest/linux built into it as ``/NAME``."""
+
+    def make(arch: str, *programs: str):
+        from l4gdb.system import toolchain_for
+        from l4gdb.wombat.progs import build_linux_program
+        from l4gdb.wombat.rootfs import default_rootfs
+
+        try:
+            base = default_rootfs(arch)
+        except Exception as exc:
+            pytest.fail(f"no {arch} rootfs: {exc} (scripts/setup builds it)")
+        root = tmp_path / "root"
+        shutil.copytree(base, root, symlinks=True)
+        for name in programs:
+            build_linux_program(toolchain_for(arch), name, root / name)
+        return root
+
+    return make

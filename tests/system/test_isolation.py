@@ -46,22 +46,12 @@ LINUX = {
 WOMBAT = {**LINUX, "deleted-cwd-dotdot": "-2"}
 
 
-def _jail(arch: str, tmp_path: Path) -> Path:
-    from l4gdb.system import toolchain_for
-    from l4gdb.wombat.progs import build_linux_program
-    from l4gdb.wombat.rootfs import default_rootfs
-
-    try:
-        base = default_rootfs(arch)
-    except Exception as exc:
-        pytest.fail(f"no {arch} rootfs: {exc} (scripts/setup builds it)")
-    root = tmp_path / "root"
-    shutil.copytree(base, root, symlinks=True)
+def _jail(linux_rootfs, arch: str, tmp_path: Path) -> Path:
+    root = linux_rootfs(arch, "jail-escape")
     (root / "tmp").mkdir(exist_ok=True)
     (root / "marker").write_text("JAIL MARKER\n")
     (tmp_path / "marker").write_text("HOST SECRET\n")           # one level above the jail
     (root / "host-path").write_text(str(tmp_path / "marker") + "\n")
-    build_linux_program(toolchain_for(arch), "jail-escape", root / "jail-escape")
     return root
 
 
@@ -72,8 +62,8 @@ def _results(out: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("arch", ["arm", "mips", "x86"])
-def test_a_linux_program_cannot_leave_the_rootfs(arch, tmp_path, no_leftovers):
-    root = _jail(arch, tmp_path)
+def test_a_linux_program_cannot_leave_the_rootfs(arch, tmp_path, linux_rootfs, no_leftovers):
+    root = _jail(linux_rootfs, arch, tmp_path)
     done = subprocess.run([*L4GDB, "wombat", "--arch", arch, "--rootfs", str(root),
                            "--timeout", "150", "--", "/jail-escape"],
                           capture_output=True, text=True, timeout=240)
@@ -87,9 +77,9 @@ def _can_chroot() -> bool:
 
 
 @pytest.mark.skipif(not _can_chroot(), reason="needs root for chroot")
-def test_the_expected_outcomes_are_what_linux_does(tmp_path):
+def test_the_expected_outcomes_are_what_linux_does(tmp_path, linux_rootfs):
     """The same i386 binary, natively in a chroot of the same tree: Linux's answers."""
-    root = _jail("x86", tmp_path)
+    root = _jail(linux_rootfs, "x86", tmp_path)
     mounted = subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")],
                              capture_output=True).returncode == 0
     try:

@@ -5,31 +5,14 @@ Linux process (iguana-peer, then busybox) share memsections through Wombat's
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 L4GDB = [sys.executable, "-m", "l4gdb.cli"]
-
-
-def _rootfs_with_peer(arch: str, tmp_path: Path) -> Path:
-    from l4gdb.system import toolchain_for
-    from l4gdb.wombat.progs import build_linux_program
-    from l4gdb.wombat.rootfs import default_rootfs
-
-    try:
-        base = default_rootfs(arch)
-    except Exception as exc:
-        pytest.fail(f"no {arch} rootfs: {exc} (scripts/setup builds it)")
-    root = tmp_path / "root"
-    shutil.copytree(base, root, symlinks=True)
-    build_linux_program(toolchain_for(arch), "iguana-peer", root / "iguana-peer")
-    return root
 
 
 def _primes(n: int) -> list[int]:
@@ -42,8 +25,8 @@ def _primes(n: int) -> list[int]:
 
 
 @pytest.mark.parametrize("arch", ["arm", "mips", "x86"])
-def test_native_program_and_linux_process_exchange_data(arch, tmp_path, no_leftovers):
-    root = _rootfs_with_peer(arch, tmp_path)
+def test_native_program_and_linux_process_exchange_data(arch, linux_rootfs, no_leftovers):
+    root = linux_rootfs(arch, "iguana-peer")
     script = ("/iguana-peer && tr -d '\\000' < /dev/iguana/notice; echo; ls /dev/iguana; "
               "printf native > /dev/iguana/notice; echo write-ro=$?")
     done = subprocess.run([*L4GDB, "wombat", "--arch", arch, "--rootfs", str(root),
@@ -76,6 +59,11 @@ def test_native_program_and_linux_process_exchange_data(arch, tmp_path, no_lefto
     table = done.stderr.split("--- wombat shared ---\n", 1)[1].split("---", 1)[0]
     assert re.search(r"/dev/iguana/exchange\s+0x[0-9a-f]+\s+0x1000\s+rw\s+98\.1 \(root\)", table)
     assert re.search(r"/dev/iguana/notice\s+0x[0-9a-f]+\s+0x1000\s+r-", table)
+    # ... and the Iguana side of it: the root task's memsection, backed by one frame.
+    base = int(re.search(r"/dev/iguana/exchange\s+(0x[0-9a-f]+)", table).group(1), 16)
+    mss = done.stderr.split("--- iguana memsections ---\n", 1)[1].split("---", 1)[0]
+    row = rf"{base:#x}-{base + 0x1000:#x}\s+1\s+\S+ \(initial\)\s+normal\s+1\s"
+    assert re.search(row, mss), mss
 
 
 def test_without_a_native_program_there_is_no_dev_iguana(tmp_path):

@@ -9,6 +9,7 @@ from fake_target import ARCH32, ARCH64, RAM, FakeMachine
 from l4gdb import fuzz
 from l4gdb.cli import main
 from l4gdb.kernel.abi import Syscall
+from l4gdb.kernel.paging import R, W
 from l4gdb.kernel.types import Fpage, KernelLabel, MsgTag, kernel_label
 from l4gdb.kernel.utcb import BR0
 
@@ -143,8 +144,22 @@ def test_cli_fuzz(capsys):
     assert main(["fuzz", "--arch", "riscv64", "--fake", "--count", "100", "--quiet"]) == 0
     assert "arch fake64" in capsys.readouterr().out
     assert main(["fuzz", "--arch", "nope"]) == 2
-    assert main(["fuzz", "--arch", "arm", "--count", "5"]) == 2     # QEMU: not built yet
     assert main(["fuzz", "--count", "-1"]) == 2
+    assert main(["fuzz", "--count", "5", "--check-every", "0"]) == 2
+
+
+def test_cli_fuzz_on_qemu_goes_to_the_qemu_driver(capsys, monkeypatch):
+    import l4gdb.fuzzqemu as fq
+
+    seen = {}
+
+    def fake_run(arch, count, seed, check_every=50, progress=None):
+        seen.update(arch=arch, count=count, seed=seed, check_every=check_every)
+        return fuzz.Result(seed=seed, arch=arch, calls=count)
+    monkeypatch.setattr(fq, "run", fake_run)
+    assert main(["fuzz", "--arch", "arm", "--count", "7", "--seed", "3", "--quiet"]) == 0
+    assert seen == {"arch": "arm", "count": 7, "seed": 3, "check_every": 50}
+    assert "7 calls, seed 3, arch arm" in capsys.readouterr().out
 
 
 def test_cli_fuzz_reports_the_violation(capsys, monkeypatch):
@@ -200,3 +215,28 @@ def test_map_item_over_a_huge_fpage_walks_only_existing_pages():
     xs = m.kernel.thread_by_global(x).space
     assert list(xs.pages) == [RAM + 0x90_0000]
     fuzz.check(m)
+
+
+# --- the page-table shadow (what fuzzing on QEMU reads back) ---------------------------
+
+def test_shadow_mismatches_find_a_changed_table_word():
+    from l4gdb_arm.mmu import ArmPageTables
+
+    pt = ArmPageTables(pool=(0x4700_0000, 0x4800_0000), ram=(0x4000_0000, 0x4800_0000),
+                       window=0xC000_0000, kernel_image=(0x4000_0000, 0x4001_0000))
+    root = pt.new_root()
+    pt.map(root, 0x1000_0000, 0x4080_0000, 12, R | W)
+    memory = {}
+    for addr, data in pt.take_writes():
+        for i in range(0, len(data), 4):
+            memory[addr + i] = data[i:i + 4]
+
+    def read(addr, n):
+        return b"".join(memory.get(addr + i, bytes(4)) for i in range(0, n, 4))
+
+    assert pt.shadow and pt.shadow_mismatches(read) == []
+    entry = next(a for a, v in pt.shadow.items() if v & 0xFFFFF000 == 0x4080_0000)
+    memory[entry] = (0x4090_0000 | 0x32).to_bytes(4, "little")      # another frame
+    bad = pt.shadow_mismatches(read)
+    assert len(bad) == 1 and bad[0].startswith(f"{entry:#x} holds 0x40900032")
+

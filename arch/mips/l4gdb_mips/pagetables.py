@@ -129,7 +129,7 @@ class MipsPageTables(PageTableBuilder):
         return directory | asid
 
     def _stale(self, directory: int) -> None:
-        self._put(directory + 4 * STALE_WORD, 1)
+        self._put_volatile(directory + 4 * STALE_WORD, 1)   # the refill clears it
 
     @staticmethod
     def _directory(root: int) -> int:
@@ -147,7 +147,7 @@ class MipsPageTables(PageTableBuilder):
             self._clear(table, self._tables.pop(table))
             self._put(directory + 4 * index, 0)
             self._free_pages.append(table)
-        self._put(directory + 4 * STALE_WORD, 0)     # all zero: it may become a table
+        self._put_volatile(directory + 4 * STALE_WORD, 0)   # all zero: it may become a table
         self._drop_asid(self._asid.pop(directory))
         self._free_pages.append(directory)
 

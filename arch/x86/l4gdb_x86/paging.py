@@ -81,6 +81,7 @@ class X86PageTables(PageTableBuilder):
     """:class:`l4gdb.kernel.paging.PageTables` for i386 2-level paging."""
 
     user_top = USER_TOP
+    hardware_bits = 0x60                # Accessed and Dirty: the MMU sets them
 
     def __init__(self, pool: tuple[int, int], window: int, kernel_image: tuple[int, int],
                  window_size: int = WINDOW_SIZE) -> None:

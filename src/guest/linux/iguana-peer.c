@@ -8,7 +8,7 @@
  * mapping are refused with EACCES, reading it works.  Exit 0 when all went
  * as expected.
  */
-#include "linux_syscall.h"
+#include "linux_io.h"
 #include "../include/wombat/shared_page.h"
 
 #define O_RDONLY 0
@@ -20,33 +20,6 @@
 #define PAGE 4096
 
 struct timespec32 { long sec; long nsec; };
-
-static unsigned long length(const char *s)
-{
-    unsigned long n = 0;
-    while (s[n])
-        n++;
-    return n;
-}
-
-static void put(const char *s) { linux_syscall3(NR_write, 1, (long)s, (long)length(s)); }
-
-static void put_n(const char *s, unsigned long n) { linux_syscall3(NR_write, 1, (long)s, (long)n); }
-
-static void put_num(long v)
-{
-    char buf[16];
-    int i = sizeof buf;
-    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
-    buf[--i] = 0;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf[--i] = '-';
-    put(buf + i);
-}
 
 static void nap(long ms)
 {

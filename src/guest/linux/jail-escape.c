@@ -7,7 +7,7 @@
  * line "jail: NAME: RESULT" -- the first bytes of what it read, or -errno --
  * so the test can see which file each path reached.
  */
-#include "linux_syscall.h"
+#include "linux_io.h"
 
 #define O_RDONLY 0
 #define AT_FDCWD -100
@@ -19,31 +19,6 @@
 #else
 #define O_DIRECTORY 0200000
 #endif
-
-static unsigned long length(const char *s)
-{
-    unsigned long n = 0;
-    while (s[n])
-        n++;
-    return n;
-}
-
-static void put(const char *s) { linux_syscall3(NR_write, 1, (long)s, (long)length(s)); }
-
-static void put_num(long v)
-{
-    char buf[24];
-    int i = sizeof buf;
-    unsigned long u = v < 0 ? (unsigned long)-v : (unsigned long)v;
-    buf[--i] = 0;
-    do {
-        buf[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        buf[--i] = '-';
-    put(buf + i);
-}
 
 static void line_start(const char *name)
 {

@@ -141,4 +141,6 @@ def _snapshot(system: Any) -> str:
 
 def _snapshot_commands(system: Any) -> tuple[str, ...]:
     shared = system.wombat.shared is not None and system.wombat.shared.names()
-    return ("wombat ps", *(("wombat shared",) if shared else ()), "iguana eas", "l4 threads")
+    # With shared memsections, the Iguana side of them too (owner, backing, PDs).
+    return ("wombat ps", *(("wombat shared", "iguana memsections") if shared else ()),
+            "iguana eas", "l4 threads")

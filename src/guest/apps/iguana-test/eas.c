@@ -1,4 +1,5 @@
 #include "iguana-test.h"
+#include <l4/pager.h>
 
 #define EAS_UTCB  0x38000000UL
 #define EAS_DATA  0x20000000UL
@@ -31,14 +32,7 @@ static int page_until_report(L4_ThreadId_t t, L4_Word_t *val)
             return 0;
         L4_Word_t addr;
         L4_StoreMR(1, &addr);
-        L4_Word_t page = addr & ~(L4_Word_t)4095;
-        (void)*(volatile L4_Word_t *)page;          /* make sure I have it myself */
-        L4_Fpage_t fp = L4_FpageLog2(page, 12);
-        L4_Set_Rights(&fp, L4_FullyAccessible);
-        L4_MapItem_t item = L4_MapItem(fp, page);
-        L4_LoadMR(0, L4_MsgTagMake(0, 0, 2).raw);
-        L4_LoadMR(1, item.raw[0]);
-        L4_LoadMR(2, item.raw[1]);
+        l4_load_map_own_page(addr, L4_FullyAccessible);
         L4_Reply(t);
     }
     return 0;

@@ -10,6 +10,7 @@
  * tells main (label SPACE_DONE) and parks.
  */
 #include "l4test.h"
+#include <l4/pager.h>
 
 #define NSPACES      12
 #define STACK_WORDS  1024
@@ -39,19 +40,10 @@ static int default_policy(L4_Word_t addr, L4_Word_t rwx, L4_Word_t *rights)
     return 1;
 }
 
-static int is_pagefault(L4_MsgTag_t tag)
-{
-    /* label -2 << 4 | rwx: the top 12 bits of the label are -2 */
-    L4_Word_t label = L4_Label(tag);
-    L4_Word_t mask = (1UL << (L4_WORD_BITS - 16)) - 1;
-    return ((label | 0xf) & mask) == (((L4_Word_t)-2 << 4 | 0xf) & mask)
-           && L4_UntypedWords(tag) == 2;
-}
-
 /* Load the reply for one request; 0 = do not reply (the sender stays blocked). */
 static int serve(L4_MsgTag_t tag, L4_ThreadId_t from)
 {
-    if (is_pagefault(tag)) {
+    if (l4_is_pagefault(tag)) {
         L4_Word_t addr, ip, rights;
         L4_StoreMR(1, &addr);
         L4_StoreMR(2, &ip);
@@ -67,29 +59,10 @@ static int serve(L4_MsgTag_t tag, L4_ThreadId_t from)
         pager_policy_fn policy = pager_policy ? pager_policy : default_policy;
         if (!policy(addr, rwx, &rights))
             return 0;
-        L4_Word_t page = addr & ~(L4_Word_t)(PAGE_SIZE - 1);
-        (void)*(volatile L4_Word_t *)page;      /* make sure we have it ourselves */
-        L4_Fpage_t fp = L4_FpageLog2(page, PAGE_BITS);
-        L4_Set_Rights(&fp, rights);
-        L4_MapItem_t item = L4_MapItem(fp, page);
-        L4_LoadMR(0, L4_MsgTagMake(0, 0, 2).raw);
-        L4_LoadMR(1, item.raw[0]);
-        L4_LoadMR(2, item.raw[1]);
+        l4_load_map_own_page(addr, rights);
         return 1;
     }
-    if (L4_Label(tag) == LABEL_START && L4_UntypedWords(tag) == 3) {
-        L4_Word_t t, ip, sp;
-        L4_StoreMR(1, &t);
-        L4_StoreMR(2, &ip);
-        L4_StoreMR(3, &sp);
-        L4_LoadMR(0, L4_MsgTagMake(0, 2, 0).raw);
-        L4_LoadMR(1, ip);
-        L4_LoadMR(2, sp);
-        L4_MsgTag_t r = L4_Send_Timeout((L4_ThreadId_t){ .raw = t }, ms(1000));
-        L4_LoadMR(0, L4_MsgTagMake(L4_IpcFailed(r) ? 1 : 0, 0, 0).raw);
-        return 1;
-    }
-    return 0;
+    return l4_serve_start_request(tag, LABEL_START, ms(1000));
 }
 
 static void pager_loop(void)
