@@ -187,3 +187,18 @@ def test_run_help_documents_flags_and_exit_codes(capsys):
         assert flag in text
     for line in ("3  timeout", "4  a fail-on pattern matched", "5  infrastructure"):
         assert line in text
+
+
+def test_the_command_names_the_bad_script_in_one_line(tmp_path, capfd):
+    """`l4gdb run --script BAD.toml`: exit 2, one line `l4gdb: FILE: problem`, no boot."""
+    from l4gdb.cli import main
+
+    cases = {"syntax.toml": ("[[expect]\npattern = 'x'\n", "not valid TOML"),
+             "key.toml": ("bogus = 1\n", "unknown key 'bogus'"),
+             "type.toml": ("timeout = 'ten'\n", "timeout must be a positive number")}
+    for name, (text, problem) in cases.items():
+        path = tmp_path / name
+        path.write_text(text)
+        assert main(["run", "--no-gdb", "--script", str(path), "hello"]) == 2
+        err = capfd.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"l4gdb: {path}: ") and problem in err[0]
