@@ -18,6 +18,7 @@ from l4gdb.target.floor import measure_floor
 from l4gdb.target.funnel import HostFunnel
 from l4gdb.target.interface import QemuTarget, Target
 from l4gdb.target.qemu import QemuProcess
+from l4gdb.target.qemuconfig import ConfigError
 
 pytestmark = [
     pytest.mark.slow,
@@ -125,12 +126,20 @@ def test_missing_binary(arm_elf: Path) -> None:
         QemuProcess(ARM_CONFIG, arm_elf, binary="qemu-system-nope").start()
 
 
-def test_early_death_reports_log(arm_elf: Path, tmp_path: Path) -> None:
+def test_early_death_reports_log(arm_elf: Path) -> None:
+    with pytest.raises(TargetError, match="exited at start") as err:
+        QemuProcess(ARM_CONFIG, arm_elf, extra_args=["-no-such-option"]).start()
+    assert "no-such-option" in str(err.value)            # QEMU's own words, from its log
+    assert not isinstance(err.value, ConfigError)         # the config is not to blame
+
+
+def test_a_config_qemu_refuses_is_named(arm_elf: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cfg"
     bad.write_text('[machine]\n  type = "no-such-board"\n')
-    with pytest.raises(TargetError, match="exited at start") as err:
+    with pytest.raises(ConfigError) as err:
         QemuProcess(bad, arm_elf).start()
-    assert "unsupported machine type" in str(err.value)
+    assert str(err.value) == (f"{bad}: QEMU refuses this config: "
+                              "qemu-system-arm: unsupported machine type")
 
 
 def test_port_collision_is_retried(arm_elf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -152,6 +161,7 @@ def test_port_collision_is_retried(arm_elf: Path, monkeypatch: pytest.MonkeyPatc
 HOST_SCRIPT = """
 import sys, time
 from l4gdb.target.qemu import QemuProcess
+from l4gdb.target.qemuconfig import ConfigError
 q = QemuProcess(sys.argv[1], sys.argv[2]).start()
 print(q.pid, flush=True)
 time.sleep(60)
