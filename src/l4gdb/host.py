@@ -302,7 +302,7 @@ class HostLoop:
         """Make sure the CPU is stopped (before teardown)."""
         if self._running:
             self.rsp.interrupt()
-            self.rsp.wait_stop(timeout=5)
+            self.rsp.wait_stop(timeout=2)      # a frozen QEMU is killed after that
             self._running = False
 
     # -- a debugger's view -------------------------------------------------

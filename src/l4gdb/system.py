@@ -52,10 +52,13 @@ def resolve_program(tc: GuestToolchain, name: str, extra: list[str]) -> Path:
     """A built-in name, C files (built now) or a ready ELF, as an ELF path."""
     from l4gdb import build
 
-    if "/" not in name and not name.endswith((".c", ".elf")) and not extra:
+    if "/" not in name and not name.endswith((".c", ".elf")) and not extra \
+            and (name in build.builtin_programs() or not Path(name).exists()):
         return build.builtin_program(tc, name)
     paths = [Path(name), *(Path(e) for e in extra)]
     if len(paths) == 1 and not name.endswith(".c"):
+        if paths[0].is_dir():
+            raise UsageError(f"{name}: a directory, not a program")
         if not paths[0].is_file():
             raise UsageError(f"{name}: no such file")
         check_elf(paths[0], tc)
@@ -75,6 +78,13 @@ def check_elf(path: Path, tc: GuestToolchain) -> None:
             machine = elf["e_machine"]
             etype = elf["e_type"]
             segs = [s for s in elf.iter_segments() if s["p_type"] == "PT_LOAD"]
+            size = os.fstat(f.fileno()).st_size
+            end = max([s["p_offset"] + s["p_filesz"] for s in segs]
+                      + [elf["e_shoff"] + elf["e_shnum"] * elf["e_shentsize"]])
+            if end > size:
+                raise UsageError(f"{path}: truncated ELF file: {size} bytes, its headers "
+                                 f"describe {end}")
+            sum(1 for _ in elf.iter_sections())     # (the symbols are read later)
     except (ELFError, OSError, ValueError, KeyError) as exc:
         raise UsageError(f"{path}: not a valid ELF file ({exc})") from exc
     want = tc.elf_machine

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import time
 
 
@@ -43,3 +44,11 @@ class Terminal:
                 pass
             time.sleep(0.1)
         raise AssertionError("l4gdb did not exit")
+
+    def close(self) -> None:
+        """End the program if it still runs (a failed test): SIGTERM, so that it
+        shuts its own QEMU and GDB down."""
+        if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+            os.kill(self.pid, signal.SIGTERM)
+            self.wait()
+        os.close(self.fd)

@@ -1,8 +1,9 @@
 """Faults of the host's world (issue "Hardening", item 3): QEMU killed or frozen,
-GDB killed, QMP gone, a guest that floods the console, Ctrl-C -- each ends with
-one clear message, no traceback, the logs kept where the command keeps logs,
-no child process left, and a non-zero exit. (QEMU or GDB dying under
-`l4gdb run` is in test_harness.py.)"""
+GDB killed, QMP gone, a guest that never stops or floods the console, Ctrl-C --
+each ends with one clear message, no traceback, the logs kept where the command
+keeps logs, no child process left, and a non-zero exit. (QEMU or GDB dying under
+`l4gdb run` is in test_harness.py, a mute QMP monitor in tests/unit/test_qmp_loss.py,
+bad input files in test_bad_files.py.)"""
 
 from __future__ import annotations
 
@@ -36,6 +37,58 @@ int main(void) {
     printf("ready\n");
     for (unsigned long i = 0;; i++)
         printf("flood line %lu of a guest that never stops talking\n", i);
+}
+'''
+
+# No system call after "ready": THREADS threads of one priority spinning.
+SPIN = r'''
+#include <l4/l4.h>
+#include <stdio.h>
+static L4_Word_t stack[512];
+static volatile unsigned long spins;
+static void spin(void) { for (;;) spins++; }
+int main(void) {
+    if (THREADS == 2) {
+        L4_ThreadId_t me = L4_Myself(), t = L4_GlobalId(L4_ThreadNo(me) + 1, 1);
+        L4_Word_t utcb = L4_MyLocalId().raw + L4_UtcbSize(L4_GetKernelInterface());
+        if (L4_ThreadControl(t, me, me, me, (void *)utcb) != 1) return 2;
+        L4_Set_Priority(t, 255);
+        L4_Start_SpIp(t, (L4_Word_t)&stack[512], (L4_Word_t)spin);
+    }
+    printf("ready\n");
+    spin();
+}
+'''
+
+# One kernel entry per character (KDebug PrintChar), lines "char flood line N".
+CHAR_FLOOD = r'''
+#include <l4/l4.h>
+int main(void) {
+    for (unsigned long i = 0;; i++) {
+        char digits[24];
+        int n = 0;
+        for (const char *s = "char flood line "; *s; s++)
+            L4_KDB_PrintChar(*s);
+        for (unsigned long v = i; n == 0 || v; v /= 10)
+            digits[n++] = (char)('0' + v % 10);
+        while (n)
+            L4_KDB_PrintChar(digits[--n]);
+        L4_KDB_PrintChar('\n');
+    }
+}
+'''
+
+# 4000 characters per KDebug PrintString, never a newline.
+ENDLESS_LINE = r'''
+#include <l4/l4.h>
+#include <stdio.h>
+static char block[4001];
+int main(void) {
+    for (int i = 0; i < 4000; i++)
+        block[i] = (char)('a' + i % 26);
+    printf("ready\n");
+    for (;;)
+        L4_KDB_PrintString(block);
 }
 '''
 
@@ -86,37 +139,34 @@ def _one_message(err: str) -> None:
     assert err.strip(), "no message at all"
 
 
-def test_wombat_when_qemu_is_killed(own_leftovers):
-    proc = _start(["wombat", "--arch", "arm", "--timeout", "120", "--", "/bin/sh", "-c",
-                   "echo ready; sleep 60"], own_leftovers)
+GDB_DIED = r"^l4gdb: gdb-multiarch died \(SIGKILL\); the system was shut down$"
+QEMU_DIED = r"^l4gdb: {}gdbstub connection lost .*QEMU exited with status -9"
+
+
+@pytest.mark.parametrize("command, child, code, message", [
+    ("wombat", "qemu-system-", 125, QEMU_DIED.format("wombat: ")),
+    ("gdb", "gdb-multiarch", 5, GDB_DIED),
+    ("gdb", "qemu-system-", 5, QEMU_DIED.format("")),
+    ("wombat --gdb", "gdb-multiarch", 125, GDB_DIED),
+    ("wombat --gdb", "qemu-system-", 125, QEMU_DIED.format("wombat: ")),
+])
+def test_when_gdb_or_qemu_is_killed(own_leftovers, tmp_path, command, child, code, message):
+    """`l4gdb wombat` (125: l4gdb failed, not the Linux program), `l4gdb gdb` and
+    `l4gdb wombat --gdb`, with GDB continuing the system on its terminal."""
+    gdb = ["-ex", "continue"]
+    args = {"wombat": ["--timeout", "120"],
+            "gdb": [_source(tmp_path, "sleeper.c", SLEEPER), *gdb],
+            "wombat --gdb": ["--gdb", *gdb]}[command]
+    if command.startswith("wombat"):
+        args += ["--", "/bin/sh", "-c", "echo ready; sleep 60"]
+    proc = _start([command.split()[0], "--arch", "arm", *args], own_leftovers,
+                  stdin=subprocess.PIPE)
     _wait_for_line(proc, "ready")
-    os.kill(_child(proc.pid, "qemu-system-"), signal.SIGKILL)
-    code, err = _finish(proc)
-    assert code == 125, err
+    os.kill(_child(proc.pid, child), signal.SIGKILL)
+    got, err = _finish(proc)
+    assert got == code, err
     _one_message(err)
-    assert re.search(r"l4gdb: wombat: gdbstub connection lost .*QEMU exited with status -9", err)
-
-
-def test_gdb_session_when_gdb_is_killed(own_leftovers, tmp_path):
-    proc = _start(["gdb", "--arch", "arm", _source(tmp_path, "sleeper.c", SLEEPER),
-                   "-ex", "continue"], own_leftovers, stdin=subprocess.PIPE)
-    _wait_for_line(proc, "ready")
-    os.kill(_child(proc.pid, "gdb-multiarch"), signal.SIGKILL)
-    code, err = _finish(proc)
-    assert code == 5, err
-    _one_message(err)
-    assert "l4gdb: gdb-multiarch died (SIGKILL); the system was shut down" in err
-
-
-def test_gdb_session_when_qemu_is_killed(own_leftovers, tmp_path):
-    proc = _start(["gdb", "--arch", "arm", _source(tmp_path, "sleeper.c", SLEEPER),
-                   "-ex", "continue"], own_leftovers, stdin=subprocess.PIPE)
-    _wait_for_line(proc, "ready")
-    os.kill(_child(proc.pid, "qemu-system-"), signal.SIGKILL)
-    code, err = _finish(proc)
-    assert code == 5, err
-    _one_message(err)
-    assert "gdbstub connection lost" in err and "QEMU exited with status -9" in err
+    assert re.search(message, err, re.MULTILINE | re.DOTALL), err
 
 
 def test_a_frozen_qemu_ends_at_the_timeout(own_leftovers, tmp_path):
@@ -126,8 +176,10 @@ def test_a_frozen_qemu_ends_at_the_timeout(own_leftovers, tmp_path):
     _wait_for_line(proc, "ready")
     qemu = _child(proc.pid, "qemu-system-")
     os.kill(qemu, signal.SIGSTOP)        # QEMU alive but answering nothing, QMP included
+    t0 = time.monotonic()
     code, err = _finish(proc)
     assert code == 3, err
+    assert time.monotonic() - t0 < 20    # no waiting for a monitor that will never answer
     _one_message(err)
     assert "timeout after 8 s: expectation 1 of 1 'never' not met" in err
     assert f"logs kept in {logs}" in err
@@ -165,6 +217,80 @@ def test_a_flooding_guest_still_meets_fail_on_and_the_timeout(own_leftovers, tmp
     assert "flood line 1000 " in (logs / "console.log").read_text()
 
 
+def test_floods_of_single_characters_and_of_one_endless_line(own_leftovers, tmp_path):
+    done = subprocess.run([*L4GDB, "run", "--arch", "arm", "--no-gdb", "--quiet", "--fail-on",
+                           r"char flood line 150\b", _source(tmp_path, "chars.c", CHAR_FLOOD)],
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **own_leftovers})
+    assert done.returncode == 4, done.stderr
+    assert "l4gdb: fail-on pattern 'char flood line 150\\\\b' matched" in done.stderr
+    logs = tmp_path / "logs"
+    t0 = time.monotonic()
+    done = subprocess.run([*L4GDB, "run", "--arch", "arm", "--no-gdb", "--quiet", "--timeout",
+                           "4", "--logs", str(logs), "--expect", "never",
+                           _source(tmp_path, "endless.c", ENDLESS_LINE)],
+                          capture_output=True, text=True, timeout=180,
+                          env={**os.environ, **own_leftovers})
+    assert done.returncode == 3, done.stderr
+    assert time.monotonic() - t0 < 20
+    _one_message(done.stderr)
+    log = (logs / "console.log").read_text()
+    assert log.startswith("ready\nabcdef") and log.count("\n") == 1 and len(log) > 100_000
+
+
+def test_ctrl_c_stops_a_flooding_guest_under_gdb(own_leftovers, tmp_path, monkeypatch):
+    """The flood does not drown GDB's Ctrl-C: the prompt comes back, and the system
+    goes on with the next `continue`."""
+    from pty_terminal import Terminal
+
+    monkeypatch.setenv("L4GDB_BUILD_DIR", own_leftovers["L4GDB_BUILD_DIR"])
+    term = Terminal([*L4GDB, "gdb", "--arch", "arm", _source(tmp_path, "flood.c", FLOOD)])
+    try:
+        term.expect("(gdb) ")
+        for _ in range(2):
+            term.send("continue\n")
+            term.expect("flood line 300 " if _ == 0 else "stops talking\r\n" * 200)
+            term.send("\x03")
+            assert "SIGINT" in term.expect("(gdb) ", timeout=20)
+        term.send("kill\n")
+        term.expect("(y or n)")
+        term.send("y\n")
+        term.expect("(gdb) ")
+        term.send("quit\n")
+        assert term.wait() == 0
+    finally:
+        term.close()
+
+
+@pytest.mark.parametrize("threads, timer", [(1, True), (2, True), (2, False)])
+def test_a_guest_that_never_stops_ends_at_the_timeout(own_leftovers, tmp_path, monkeypatch, capfd,
+                                                      threads, timer):
+    """Spinning without system calls: one thread alone (the guest timer's ticks stay
+    in the stub: no kernel entry at all), or two of one priority, preempted by the
+    guest timer's tick or -- without a guest timer -- by the host interrupting QEMU
+    at the end of each timeslice."""
+    from l4gdb.cli import main
+    from l4gdb.plugins import get_plugins
+
+    monkeypatch.setenv("L4GDB_BUILD_DIR", own_leftovers["L4GDB_BUILD_DIR"])
+    if not timer:
+        monkeypatch.setattr(get_plugins().hook, "l4gdb_guest_timer", lambda arch, symbols: None)
+    logs = tmp_path / "logs"
+    source = _source(tmp_path, f"spin{threads}.c", SPIN.replace("THREADS", str(threads)))
+    t0 = time.monotonic()
+    code = main(["run", "--arch", "arm", "--no-gdb", "--timeout", "3", "--logs", str(logs),
+                 source])
+    out, err = capfd.readouterr()
+    assert code == 3, err
+    assert time.monotonic() - t0 < 15
+    assert err.splitlines()[0] == "l4gdb: timeout after 3 s: the root task did not exit"
+    assert f"logs kept in {logs}" in err and out == "ready\n"
+    assert (logs / "console.log").read_text() == "ready\n"
+    with (logs / "kernel-events.log").open() as events:
+        preemptions = sum(" schedule " in line for line in events)
+    assert (preemptions > 10) == (threads == 2)
+
+
 def test_a_linux_program_flooding_stdout_ends_at_the_timeout(own_leftovers):
     done = subprocess.run([*L4GDB, "wombat", "--arch", "arm", "--timeout", "5", "--", "yes",
                            "flood"], capture_output=True, timeout=120,
@@ -190,32 +316,6 @@ def test_qmp_gone_still_ends_qemu(own_leftovers):
     assert qemu.proc.poll() is not None
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-
-
-def test_a_broken_qemu_config_names_the_file(tmp_path, monkeypatch, capfd):
-    """An arch plugin's -readconfig file QEMU refuses: exit 2, one line naming it."""
-    import dataclasses
-
-    from l4gdb.cli import main
-    from l4gdb.plugins import get_plugins
-
-    hook = get_plugins().hook
-    real = hook.l4gdb_qemu_setup
-    cases = {"syntax.cfg": ('[machine]\n  type = "virt\n',
-                            r"syntax\.cfg:2: not a \[group\] or key = \"value\" line"),
-             "machine.cfg": ('[machine]\n  type = "no-such-board"\n',
-                             r"machine\.cfg: QEMU refuses this config: .*unsupported machine")}
-    for name, (text, message) in cases.items():
-        cfg = tmp_path / name
-        cfg.write_text(text)
-        monkeypatch.setattr(hook, "l4gdb_qemu_setup", lambda arch, cfg=cfg: dataclasses.replace(
-            real(arch=arch), config=cfg))
-        code = main(["run", "--arch", "arm", "--no-gdb", "--logs", str(tmp_path / "logs"),
-                     "hello"])
-        err = capfd.readouterr().err
-        assert code == 2, err
-        assert re.search(message, err.splitlines()[0]), err
-        assert "Traceback" not in err
 
 
 def test_ctrl_c_ends_a_wombat_run_that_has_no_terminal(own_leftovers):

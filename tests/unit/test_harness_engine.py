@@ -208,6 +208,22 @@ def test_kernel_event_log(tmp_path):
     assert lines[0].split(None, 1)[1].startswith("# boot arm prog")
 
 
+def test_the_kernel_event_log_stops_at_its_limit(tmp_path, monkeypatch):
+    """A guest making system calls for hours: the events stop, the harness's lines don't."""
+    import l4gdb.testing.harness as harness
+
+    monkeypatch.setattr(harness, "MAX_EVENTS_CHARS", 1000)
+    log = harness.EventLog(tmp_path / EVENTS_LOG)
+    for i in range(100):
+        log("syscall_enter", thread=0x188001, number=i)
+    log.note("end: timeout")
+    log.close()
+    lines = (tmp_path / EVENTS_LOG).read_text().splitlines()
+    assert 10 < len(lines) < 30
+    assert lines[-2].endswith("# no more kernel events: this log reached 1000 characters")
+    assert lines[-1].endswith("# end: timeout")
+
+
 def test_log_dir_is_removed_only_when_passed(tmp_path, monkeypatch):
     monkeypatch.setenv("L4GDB_LOG_ROOT", str(tmp_path / "root"))
     d = LogDir()

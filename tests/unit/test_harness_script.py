@@ -194,11 +194,22 @@ def test_the_command_names_the_bad_script_in_one_line(tmp_path, capfd):
     from l4gdb.cli import main
 
     cases = {"syntax.toml": ("[[expect]\npattern = 'x'\n", "not valid TOML"),
+             "line.toml": ('timeout = 9\n[[expect]]\npattern = "x\n',
+                           "not valid TOML: Illegal character '\\n' (at line 3, column 13)"),
              "key.toml": ("bogus = 1\n", "unknown key 'bogus'"),
-             "type.toml": ("timeout = 'ten'\n", "timeout must be a positive number")}
+             "type.toml": ("timeout = 'ten'\n", "timeout must be a positive number"),
+             "table.toml": ("expect = 'ready'\n", "expect must be an array of tables"),
+             "binary.toml": (b"\xff\xfe[[expect]]", "not UTF-8 text"),
+             "dir.toml": (None, "cannot read: Is a directory"),
+             "missing.toml": ("", "cannot read: No such file or directory")}
     for name, (text, problem) in cases.items():
         path = tmp_path / name
-        path.write_text(text)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        elif text is None:
+            path.mkdir()
+        elif text:
+            path.write_text(text)
         assert main(["run", "--no-gdb", "--script", str(path), "hello"]) == 2
         err = capfd.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith(f"l4gdb: {path}: ") and problem in err[0]

@@ -145,6 +145,20 @@ def test_capabilities_gate_calls(ig: Ig):
     ig.ok(IID_MEMSECTION, 3, ms)
 
 
+def test_passwords_cannot_be_computed_from_ones_own(ig: Ig):
+    """A PD reads the passwords of its own caps (clist lookup); they must not
+    give away the next ones (they did, as an LCG: the hostile program's
+    iguana-predicted-capabilities attack), nor be the same in every run."""
+    (pd,) = ig.ok(IID_PD, 0)
+    (default,) = ig.ok(IID_PD, 40)
+    refs = [ig.ok(IID_PD, 1, pd, PAGE, 0, 0)[0] for _ in range(8)]
+    pws = [ig.ok(IID_CLIST, 2, default, r)[1] for r in refs]
+    lcg = {(pw * 1103515245 + 12345) & 0x7FFF_FFFF | 1 for pw in pws}
+    lcg |= {((pw ^ 1) * 1103515245 + 12345) & 0x7FFF_FFFF | 1 for pw in pws}
+    assert not lcg & set(pws) and len(set(pws)) == len(pws)
+    assert all(pw & 1 and 0 < pw < 1 << 31 for pw in pws)     # never 0 (INVALID_CAP)
+    assert Ig().server._passwd() != Ig().server._passwd()
+
 def test_session_between_pds(ig: Ig):
     (pd,) = ig.ok(IID_PD, 0)
     (child,) = ig.ok(IID_PD, 2, pd)
@@ -194,3 +208,35 @@ def test_snapshot_is_plain_data(ig: Ig):
     assert snap["memsections"][0]["pd"] == child and snap["memsections"][0]["size"] == PAGE
     assert {t["priority"] for t in snap["threads"]} == {255, 90}
     assert any(c["caps"] for c in snap["clists"])
+
+
+def test_a_deleted_memsections_frame_reaches_no_other_pd(ig: Ig):
+    """The frame of a deleted memsection still holds its data. Another PD got
+    it, before the fix, by touching the frame's physical address as a virtual
+    one (Iguana served the fault as a page of the shared program image, from
+    sigma0) or by asking sigma0 for any page; now sigma0's free memory is
+    Iguana's (as it takes all of it at boot) and both are refused."""
+    from l4gdb.kernel.types import Fpage, kernel_label
+    from l4gdb.kernel.utcb import BR0
+
+    m = ig.m
+    (pd,) = ig.ok(IID_PD, 0)
+    (child,) = ig.ok(IID_PD, 2, pd)
+    stack, sbase = ig.ok(IID_PD, 1, child, 2 * PAGE, 0, 0)
+    ref, l4id = ig.ok(IID_PD, 3, child, 120)
+    ms, base = ig.ok(IID_PD, 1, pd, PAGE, 0, 0)
+    frame = ig.server.objects[ms].frames[0]
+    assert m.access(base, 2, 0x5EC7E7ED) is None and m.access(base, 2, 0x5EC7E7ED) == 0x5EC7E7ED
+    ig.ok(IID_MEMSECTION, 3, ms)
+    ig.ok(IID_THREAD, 2, ref, ROOT_IP + 0x40, sbase + 2 * PAGE - 16)
+    m.set_priority(m.root, 10)
+    assert m.running == l4id
+    m.set_word(m.utcb_of(l4id) + BR0 * m.ws, 1 << 4)        # accept a map item anywhere
+    anywhere = (0xFFFF_FFFF & ~0x3FF) | (12 << 4)
+    for fp in (anywhere, Fpage(frame, 12, 7).raw(B)):
+        m.ipc(m.sigma0, m.sigma0, 0, MsgTag(u=2, label=kernel_label(6, B)).raw(B), fp, 0)
+        assert m.running == l4id and m.mr(2) == 0                 # a nil fpage: nothing
+    assert m.access(frame, 4) is None                 # va = pa: outside its memsections
+    t = m.kernel.thread_by_global(l4id)
+    assert t is not None and t.halted
+    assert f"page fault at {frame:#x} outside its memsections" in m.console.text

@@ -3,7 +3,7 @@
 import random
 
 import pytest
-from fake_target import ARCH32, ARCH64, FakeMachine, timeouts
+from fake_target import ARCH32, ARCH64, ROOT_IP, FakeMachine, timeouts
 
 from l4gdb.kernel.abi import Syscall
 from l4gdb.kernel.types import (
@@ -312,6 +312,33 @@ def test_sigma0_protocol(arch):
     assert m.running == x and m.mr(2) == 0
     m.ipc(s0, s0, 0, req, Fpage(0x4091_0000, 12, 6).raw(bits), 0)
     assert Fpage.from_raw(m.mr(2)).base == 0x4091_0000
+
+
+def test_sigma0_gives_no_free_memory_once_an_os_server_took_it():
+    """Iguana takes sigma0's free memory over (as it takes all of it at boot):
+    then no space gets a free page from sigma0, by request or by page fault --
+    not even a page the server had and gave back, whose contents are still
+    there -- while a page a space got before stays its own."""
+    from l4gdb.kernel.types import Fpage, kernel_label
+    m = FakeMachine(ARCH32, paging=True)
+    s0, host = m.sigma0, m.kernel.sigma0.host
+    req = MsgTag(u=2, label=kernel_label(6, 32)).raw(32)
+    anywhere = (0xFFFF_FFFF & ~0x3FF) | (12 << 4)
+    m.set_word(m.utcb_addr + BR0 * m.ws, 1 << 4)
+    m.ipc(s0, s0, 0, req, Fpage(0x4090_0000, 12, 6).raw(32), 0)
+    assert Fpage.from_raw(m.mr(2)).base == 0x4090_0000           # the root's before
+    host.take_free_memory(999)
+    host.owner[0x4091_0000] = 999
+    host.owner.pop(0x4091_0000)                  # had by the server, given back
+    for fp in (anywhere, Fpage(0x4091_0000, 12, 6).raw(32), Fpage(0x4092_0000, 13).raw(32)):
+        m.ipc(s0, s0, 0, req, fp, 0)
+        assert m.running == m.root and m.mr(2) == 0, hex(fp)
+    m.ipc(s0, s0, 0, req, Fpage(0x4090_0000, 12, 6).raw(32), 0)
+    assert Fpage.from_raw(m.mr(2)).base == 0x4090_0000           # still the root's
+    label = kernel_label(2, 32) | 4              # a page fault at a free page, sent by hand
+    m.ipc(s0, s0, 0, MsgTag(u=2, label=label).raw(32), 0x4091_0000, ROOT_IP)
+    assert m.mr(2) == 0 and "at 0x40910000 refused" in m.console.text
+    assert m.access(ROOT_IP, 1) is None and m.access(ROOT_IP, 1) is not None  # the image
 
 
 def test_sigma0_unknown_request_blocks_caller():

@@ -2,15 +2,24 @@
  * jail-escape: a hostile Linux program that tries to leave the root file
  * system it was given (Wombat's rootfs jail; a chroot on Linux).  The test
  * puts /marker ("JAIL MARKER") at the root of the jail and a file with the
- * same name one directory above it on the host ("HOST SECRET"), and the
- * host path of that outside file in /host-path.  Every attempt prints one
- * line "jail: NAME: RESULT" -- the first bytes of what it read, or -errno --
- * so the test can see which file each path reached.
+ * same name one directory above it on the host ("HOST SECRET"), the host
+ * path of that outside file in /host-path, and a character device node made
+ * on the host (/hostdev, /dev/zero's numbers).  Every attempt prints one line
+ * "jail: NAME: RESULT" -- the first bytes of what it read, or -ERRNO -- so the
+ * test can see which file each path reached.
+ *
+ * The last attempts are root's ways out of a Linux chroot (a chroot is no
+ * boundary for a process with CAP_SYS_CHROOT): a second chroot and `..` from
+ * outside it, and its parent's /proc/PID/root.  On Linux they reach the host.
  */
 #include "linux_io.h"
 
 #define O_RDONLY 0
 #define AT_FDCWD -100
+#define NR_getpid (NR_BASE + 20)
+#define NR_mknod (NR_BASE + 14)
+#define NR_chroot (NR_BASE + 61)
+#define S_IFCHR 0020000
 
 #if defined(__mips__)
 #define O_DIRECTORY 0200000
@@ -19,6 +28,52 @@
 #else
 #define O_DIRECTORY 0200000
 #endif
+
+/* The errno values the attempts can give, by name (MIPS numbers some apart). */
+static const struct {
+    long num;
+    const char *name;
+} errnos[] = {
+    { 1, "EPERM" }, { 2, "ENOENT" }, { 9, "EBADF" }, { 13, "EACCES" }, { 16, "EBUSY" },
+    { 17, "EEXIST" }, { 18, "EXDEV" }, { 20, "ENOTDIR" }, { 21, "EISDIR" }, { 22, "EINVAL" },
+#if defined(__mips__)
+    { 89, "ENOSYS" }, { 90, "ELOOP" },
+#else
+    { 38, "ENOSYS" }, { 40, "ELOOP" },
+#endif
+};
+
+/* A result: the number, or -NAME for an error. */
+static void put_result(long v)
+{
+    for (unsigned i = 0; v < 0 && i < sizeof errnos / sizeof errnos[0]; i++)
+        if (errnos[i].num == -v) {
+            put("-");
+            put(errnos[i].name);
+            return;
+        }
+    put_num(v);
+}
+
+/* s followed by the decimal n and then tail, into buf. */
+static const char *with_num(char *buf, const char *s, long n, const char *tail)
+{
+    char digits[24];
+    int d = sizeof digits, i = 0;
+    digits[--d] = 0;
+    do {
+        digits[--d] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (const char *p = s; *p;)
+        buf[i++] = *p++;
+    for (const char *p = digits + d; *p;)
+        buf[i++] = *p++;
+    for (const char *p = tail; *p;)
+        buf[i++] = *p++;
+    buf[i] = 0;
+    return buf;
+}
 
 static void line_start(const char *name)
 {
@@ -32,7 +87,7 @@ static void report_fd(const char *name, long fd)
 {
     line_start(name);
     if (fd < 0) {
-        put_num(fd);
+        put_result(fd);
         put("\n");
         return;
     }
@@ -40,7 +95,7 @@ static void report_fd(const char *name, long fd)
     long n = linux_syscall3(NR_read, fd, (long)buf, sizeof buf - 1);
     linux_syscall3(NR_close, fd, 0, 0);
     if (n < 0) {
-        put_num(n);
+        put_result(n);
         put("\n");
         return;
     }
@@ -60,7 +115,7 @@ static void try_open(const char *name, const char *path)
 static void report_num(const char *name, long v)
 {
     line_start(name);
-    put_num(v);
+    put_result(v);
     put("\n");
 }
 
@@ -70,7 +125,7 @@ static void report_link(const char *name, const char *path)
     long n = linux_syscall3(NR_readlink, (long)path, (long)buf, sizeof buf - 1);
     line_start(name);
     if (n < 0) {
-        put_num(n);
+        put_result(n);
     } else {
         buf[n] = 0;
         put(buf);
@@ -84,7 +139,7 @@ static void report_cwd(const char *name)
     long n = linux_syscall3(NR_getcwd, (long)buf, sizeof buf, 0);
     line_start(name);
     if (n < 0)
-        put_num(n);
+        put_result(n);
     else
         put(buf);
     put("\n");
@@ -134,6 +189,36 @@ static void rename_race(void)
     line_start("rename-race");
     put(host ? "HOST reached " : "host never reached ");
     put(jail ? "(jail marker read)\n" : "(jail marker never read)\n");
+}
+
+/* Root's ways out of a chroot on Linux, each in a child (it stays outside). */
+static void root_ways_out(const char *host_path)
+{
+    char path[320];
+    long ppid = linux_syscall3(NR_getppid, 0, 0, 0);
+    /* The parent runs outside the jail: its root is the host's. */
+    with_num(path, "/proc/", ppid, "/root");
+    int i = 0;
+    while (path[i])
+        i++;
+    for (const char *p = host_path; *p && i < (int)sizeof path - 1;)
+        path[i++] = *p++;
+    path[i] = 0;
+    try_open("proc-parent-root", path);
+
+    long pid = linux_syscall3(NR_fork, 0, 0, 0);
+    if (pid == 0) {
+        /* chroot into a subdirectory, keep the working directory outside it,
+         * walk up from there and chroot to where the walk ends. */
+        report_num("chroot", linux_syscall3(NR_chroot, (long)"/tmp", 0, 0));
+        for (int up = 0; up < 24; up++)
+            linux_syscall3(NR_chdir, (long)"..", 0, 0);
+        linux_syscall3(NR_chroot, (long)".", 0, 0);
+        try_open("chroot-escape", host_path);
+        linux_syscall3(NR_exit_group, 0, 0, 0);
+    }
+    int status = 0;
+    linux_syscall3(NR_wait4, pid, (long)&status, 0);
 }
 
 void _start(void)
@@ -190,7 +275,22 @@ void _start(void)
     try_open("deleted-cwd-dotdot", "../../../marker");
     linux_syscall3(NR_chdir, (long)"/", 0, 0);
 
+    /* The directory behind a descriptor, reached by its /proc/self/fd link. */
+    char path[64];
+    dir = linux_syscall3(NR_open, (long)"/tmp", O_RDONLY | O_DIRECTORY, 0);
+    try_open("proc-self-fd-dotdot", with_num(path, "/proc/self/fd/", dir, "/../../../marker"));
+    linux_syscall3(NR_close, dir, 0, 0);
+
+    /* A device node (the host's /dev/zero) is in the tree; and one made anew. */
+    long dev = linux_syscall3(NR_open, (long)"/hostdev", O_RDONLY, 0);
+    report_num("host-device-node", dev < 0 ? dev : 0);
+    if (dev >= 0)
+        linux_syscall3(NR_close, dev, 0, 0);
+    report_num("mknod", linux_syscall3(NR_mknod, (long)"/tmp/null-node", S_IFCHR | 0666,
+                                       (1 << 8) | 3));
+
     rename_race();
+    root_ways_out(host_path);
     put("jail: done\n");
     linux_syscall3(NR_exit_group, 0, 0, 0);
     for (;;) {

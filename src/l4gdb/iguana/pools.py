@@ -147,6 +147,13 @@ class Physmem:
 
 
 def default_pools(s: IguanaServer) -> tuple[Physpool, Virtpool]:
+    """The pools; Iguana takes sigma0's free memory over, as it takes all of it
+    at boot in the real system: no other space gets any from sigma0 (not a
+    page a deleted memsection left, nor one to hoard past Iguana)."""
+    k = s.kernel
+    if k is not None and k.sigma0 is not None and k.sigma0.host is not None \
+            and s.tcb is not None:
+        k.sigma0.host.take_free_memory(s.tcb.space.ident)
     return (Physpool(s._ref(), s._passwd(), s),
             Virtpool(s._ref(), s._passwd(), VIRT_POOL[0], VIRT_POOL[1]))
 

@@ -18,6 +18,8 @@ master capability in its default clist.
 
 from __future__ import annotations
 
+import hashlib
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +141,11 @@ class IguanaServer:
         self.hardware: Any = None        # the hardware object (hardware.py)
         self._devices: Space | None = None   # mapping roots of device memory
         self._next_ref = OBJREF_BASE
-        self._seed = 0x2545F491
+        # Passwords are a keyed hash of a counter: a PD that knows its own caps'
+        # passwords (clist_lookup) cannot compute anyone else's (it could with an
+        # LCG). The key is new in every run.
+        self._key = os.urandom(16)
+        self._passwords = 0
 
     # --- setup --------------------------------------------------------------------
     def attach(self, kernel: Kernel) -> None:
@@ -170,8 +176,10 @@ class IguanaServer:
 
     # --- object bookkeeping ---------------------------------------------------------
     def _passwd(self) -> int:
-        self._seed = (self._seed * 1103515245 + 12345) & 0x7FFF_FFFF
-        return self._seed | 1
+        self._passwords += 1
+        h = hashlib.blake2b(self._passwords.to_bytes(8, "little"), key=self._key,
+                            digest_size=4)
+        return int.from_bytes(h.digest(), "little") & 0x7FFF_FFFF | 1
 
     def _ref(self) -> int:
         ref = self._next_ref

@@ -22,6 +22,13 @@ class Sigma0:
     sigma0 is also the pager of the root task: a page fault (label
     ``-2 << 4 | rwx``) in RAM outside the kernel's reserved ranges is answered
     with the page mapped idempotently (same rule: one owner per page).
+
+    An OS server that manages memory (Iguana) takes the free memory over
+    (``take_free_memory``), as Iguana takes all of it from sigma0 at boot:
+    from then on a free page counts as the server's, so sigma0 gives none to
+    any other space (nor, by a page fault, what the server has freed: its
+    contents would still be there). The server hands pages out itself, on the
+    host, through ``owner`` and ``_find_free``.
     """
 
     def __init__(self, free: tuple[int, int], ram: tuple[int, int] | None = None,
@@ -30,6 +37,18 @@ class Sigma0:
         self.ram = ram if ram is not None else free
         self.reserved = reserved
         self.owner: dict[int, int] = {}            # page base -> space ident
+        self.free_holder: int | None = None        # the space that took the free memory
+
+    def take_free_memory(self, space_ident: int) -> None:
+        """The free memory is space_ident's from now on (Iguana's, at boot)."""
+        self.free_holder = space_ident
+
+    def _owner_of(self, page: int) -> int | None:
+        """The page's owner; an unowned free page is the holder's, if any."""
+        got = self.owner.get(page)
+        if got is None and self.free_low <= page < self.free_high:
+            return self.free_holder
+        return got
 
     def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:
         bits = kernel.bits
@@ -47,7 +66,8 @@ class Sigma0:
             base = None
         elif (raw >> 10) | ((1 << (fp.size_log2 - 10)) - 1) == (1 << (bits - 10)) - 1:
             # base all ones (as far as the size leaves base bits): "any page"
-            base = self._find_free(fp.size_log2)
+            held = self.free_holder is not None and self.free_holder != owner
+            base = None if held else self._find_free(fp.size_log2)
         else:
             base = fp.base if self._grantable(fp.base, fp.size, owner) else None
         if base is None:
@@ -64,7 +84,7 @@ class Sigma0:
         owner = sender.space.ident
         ok = (self.ram[0] <= page < self.ram[1]
               and not any(lo <= page < hi for lo, hi in self.reserved)
-              and self.owner.get(page, owner) == owner)
+              and self._owner_of(page) in (None, owner))
         if not ok:
             kernel.console.write(f"l4gdb: sigma0: page fault of {kernel.name_of(sender)} at "
                                  f"{addr:#x} refused\n")
@@ -80,7 +100,7 @@ class Sigma0:
     def _grantable(self, base: int, size: int, owner: int) -> bool:
         if base < self.free_low or base + size > self.free_high:
             return False
-        return all(self.owner.get(p, owner) == owner
+        return all(self._owner_of(p) in (None, owner)
                    for p in range(base, base + size, 1 << PAGE_LOG2))
 
     def _find_free(self, size_log2: int) -> int | None:

@@ -23,6 +23,7 @@ from .qemuconfig import ConfigError, check_syntax, refused_config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+QUIT_TIMEOUT_S = 2.0     # a QEMU whose monitor does not answer `quit` by then is killed
 
 # Debian package that ships each binary, for the "not found" message.
 _PACKAGES = {
@@ -66,6 +67,9 @@ class QmpSync:
         self._client = QMPClient("l4gdb")
         try:
             self._run(self._client.connect(socket_path))
+        except TimeoutError:
+            self.close()
+            raise TargetError(f"QMP: QEMU's monitor did not answer within {timeout:g} s") from None
         except BaseException:
             self.close()
             raise
@@ -74,11 +78,16 @@ class QmpSync:
         fut = asyncio.run_coroutine_threadsafe(coro, self._loop)
         return fut.result(self.timeout if timeout is None else timeout)
 
-    def execute(self, cmd: str, args: dict[str, object] | None = None) -> Any:
+    def execute(self, cmd: str, args: dict[str, object] | None = None,
+                timeout: float | None = None) -> Any:
         if self._loop.is_closed():
             raise TargetError(f"QMP {cmd} failed: the QMP connection is closed")
         try:
-            return self._run(self._client.execute(cmd, args))
+            return self._run(self._client.execute(cmd, args), timeout)
+        except TimeoutError:
+            seconds = self.timeout if timeout is None else timeout
+            raise TargetError(f"QMP {cmd} failed: QEMU's monitor did not answer within "
+                              f"{seconds:g} s") from None
         except Exception as err:
             raise TargetError(f"QMP {cmd} failed: {err}") from err
 
@@ -186,7 +195,9 @@ class QemuProcess:
             self._uart_sock = None
 
     def start(self) -> QemuProcess:
-        for path in (self.config, self.kernel, *self.loaders):
+        if not self.config.is_file():    # the arch plugin's file: bad input, named
+            raise ConfigError(f"{self.config}: no such QEMU config file")
+        for path in (self.kernel, *self.loaders):
             if not path.is_file():
                 raise TargetError(f"QEMU input missing: {path}")
         check_syntax(self.config)
@@ -271,16 +282,21 @@ class QemuProcess:
         """Quit QEMU (QMP ``quit``, then kill its process group) and remove temp files."""
         with self._uart_lock:
             self._close_uart()
+        quitting = False
         if self.qmp is not None:
-            if self.alive():
+            if self.alive() and self.gdb_port:    # started: ask it to quit (else just kill)
                 try:
-                    self.qmp.execute("quit")
-                except TargetError:
-                    pass
+                    self.qmp.execute("quit", timeout=QUIT_TIMEOUT_S)
+                    quitting = True
+                except TargetError as err:   # the monitor gone or mute: kill, don't wait
+                    log.debug("%s", err)
+            if not quitting and self.proc is not None:
+                children.kill(self.proc)
             self.qmp.close()
             self.qmp = None
         if self.proc is not None:
-            self._wait_exit(1.0)
+            if quitting:
+                self._wait_exit(1.0)
             children.kill(self.proc)
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -41,6 +41,7 @@ GDB_LOG = "gdb.log"
 HOST_ERROR_LOG = "host-error.log"
 
 GDB_CHECK_S = 0.25      # how often the loop looks whether an attached GDB still lives
+MAX_EVENTS_CHARS = 64 << 20     # kernel-events.log keeps no more events (its # lines go on)
 
 
 class LogDir:
@@ -74,15 +75,20 @@ class EventLog:
     def __init__(self, path: Path) -> None:
         self._f: IO[str] | None = path.open("w", buffering=1 << 16)
         self._t0 = time.monotonic()
+        self._room = MAX_EVENTS_CHARS
 
     def _stamp(self) -> str:
         return f"{time.monotonic() - self._t0:11.6f}"
 
     def __call__(self, name: str, **data: Any) -> None:
-        if self._f is None:
+        if self._f is None or self._room <= 0:
             return
         fields = " ".join(f"{k}={_fmt(v)}" for k, v in data.items())
-        self._f.write(f"{self._stamp()} {name} {fields}\n".replace(" \n", "\n"))
+        line = f"{self._stamp()} {name} {fields}\n".replace(" \n", "\n")
+        self._room -= len(line)
+        self._f.write(line)
+        if self._room <= 0:
+            self.note(f"no more kernel events: this log reached {MAX_EVENTS_CHARS} characters")
 
     def note(self, text: str) -> None:
         """A line from the harness (boot, exit, verdict), marked with ``#``."""

@@ -108,7 +108,11 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
     except TargetError as exc:          # QEMU or its gdbstub gone in the middle
-        return WombatResult(WOMBAT_FAILURE, "wombat: " + str(exc).strip().replace("\n", "; "))
+        return _target_failed(exc)
+
+
+def _target_failed(exc: TargetError) -> WombatResult:
+    return WombatResult(WOMBAT_FAILURE, "wombat: " + str(exc).strip().replace("\n", "; "))
 
 
 def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
@@ -124,6 +128,8 @@ def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
                                           wombat=config))
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
+    except TargetError as exc:          # QEMU gone under GDB: l4gdb failed, not the program
+        return _target_failed(exc)
     return WombatResult(int(code))
 
 

@@ -6,30 +6,50 @@
  * tries to read and write the secret, to read the kernel's memory (the KIP's
  * virtual "reserved" descriptors say where it is), to write the KIP, to take
  * over or delete the victim's thread and space with L4 system calls, to
- * delete or attach the victim's objects through Iguana (also with a guessed
- * capability), and to map the victim's page to an accomplice by IPC.  Each
+ * delete or attach the victim's objects through Iguana (also with a guessed,
+ * a computed or a revoked capability), to write the victim's UTCB, to map
+ * the victim's page to an accomplice by IPC, and to get memory a deleted
+ * memsection left from sigma0.  Each
  * attempt is one PASS/FAIL line that names what stopped it; at the end the
  * victim checks its secret.
  *
- * A thread stopped by a fault Iguana refuses sends nothing: "stopped" is
- * seen as no report within a timeout (the console also carries Iguana's
- * "fault ... thread stopped" line).
+ * A thread stopped by a fault Iguana refuses sends nothing: a memory attack
+ * says "go" right before its one access, and "stopped" is no report within a
+ * short time after that (the console also carries Iguana's "fault ...
+ * thread stopped" line, which the system test checks).
  */
 #include <check.h>
 #include <iguana/iguana.h>
 #include <l4/l4.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #define G "hostile"
 #define REPORT 0x51
 #define SECRET 0x5ec7e7edUL
-#define WAIT_US 400000
+#define STOP_US 400000           /* no report in this time after "go": stopped */
+#define REPLY_US 20000000        /* a report that must come (slow arches, busy hosts) */
+#define HANDLE 0x4a4e444cUL
 
 /* The program image is shared by every PD: these are the orders and inputs. */
 static L4_ThreadId_t main_tid, victim_tid;
 static volatile uintptr_t secret_addr, kernel_addr, kip_addr;
 static volatile pd_ref_t victim_pd, attacker_pd;
-static volatile memsection_ref_t victim_ms;
+static volatile memsection_ref_t victim_ms, loan_ms;
+static volatile uintptr_t victim_utcb, loan_passwd;
+
+/* A check whose PASS line is followed by what stopped the attempt. */
+static void verdict(const char *name, int ok, const char *fmt, ...)
+{
+    char detail[240];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    check(G, name, ok, "%s", detail);
+    if (ok)
+        printf("  %s\n", detail);
+}
 
 static void report(L4_Word_t a, L4_Word_t b, L4_Word_t c, L4_Word_t d)
 {
@@ -47,10 +67,10 @@ static void __attribute__((noreturn)) idle(void)
         L4_Receive(L4_nilthread);
 }
 
-/* The report of thread t (its four words), or 0 when none came in time. */
-static int wait_report(L4_ThreadId_t t, L4_Word_t *w)
+/* The report of thread t (its four words), or 0 when none came in us. */
+static int report_within(L4_ThreadId_t t, L4_Word_t *w, L4_Word_t us)
 {
-    L4_MsgTag_t tag = L4_Receive_Timeout(t, L4_TimePeriod(WAIT_US));
+    L4_MsgTag_t tag = L4_Receive_Timeout(t, L4_TimePeriod(us));
     if (L4_IpcFailed(tag) || L4_Label(tag) != REPORT)
         return 0;
     for (int i = 0; i < 4; i++)
@@ -58,40 +78,63 @@ static int wait_report(L4_ThreadId_t t, L4_Word_t *w)
     return 1;
 }
 
+static int wait_report(L4_ThreadId_t t, L4_Word_t *w) { return report_within(t, w, REPLY_US); }
+
+/* An attack thread says "go" (it runs: its code, stack and UTCB are there)
+ * right before its one access, so a missing report after it is the access. */
+static void go(void) { report(0, 0, 0, 0); }
+
 /* ---- the victim: keeps its secret, answers "is it still there?" ---- */
 static void victim(void)
 {
     volatile L4_Word_t *s = (volatile L4_Word_t *)secret_addr;
     s[0] = SECRET;
     s[1] = ~SECRET;
-    report(1, 0, 0, 0);
+    L4_Set_UserDefinedHandle(HANDLE);
+    report(1, (uintptr_t)__L4_Utcb(), L4_UserDefinedHandle(), L4_Pager().raw);
     for (;;) {
         L4_ThreadId_t from;
         L4_MsgTag_t tag = L4_Wait(&from);
         if (L4_IpcSucceeded(tag) && from.raw == main_tid.raw)
-            report(s[0], s[1], 0, 0);
+            report(s[0], s[1], L4_UserDefinedHandle(), L4_Pager().raw);
     }
 }
 
 /* ---- memory attacks: each should stop the thread at its first access ---- */
-static void read_secret(void) { report(*(volatile L4_Word_t *)secret_addr, 0, 0, 0); idle(); }
+static void read_secret(void) { go(); report(*(volatile L4_Word_t *)secret_addr, 0, 0, 0); idle(); }
 static void write_secret(void)
 {
+    go();
     *(volatile L4_Word_t *)secret_addr = 0xbad;
     report(0, 0, 0, 0);
     idle();
 }
-static void read_kernel(void) { report(*(volatile L4_Word_t *)kernel_addr, 0, 0, 0); idle(); }
+static void read_kernel(void) { go(); report(*(volatile L4_Word_t *)kernel_addr, 0, 0, 0); idle(); }
 static void write_kernel(void)
 {
+    go();
     *(volatile L4_Word_t *)kernel_addr = 0xbad;
     report(0, 0, 0, 0);
     idle();
 }
 static void write_kip(void)
 {
+    go();
     *(volatile L4_Word_t *)kip_addr = 0xbad;
     report(0, 0, 0, 0);
+    idle();
+}
+
+/* The victim's UTCB, at its address: its handle, and its pager (redirected to
+ * us, its page faults would come here).  The address is in the UTCB area of
+ * our own space too: the write faults or lands in our own space's memory. */
+static void write_utcb(void)
+{
+    volatile L4_Word_t *u = (volatile L4_Word_t *)victim_utcb;
+    go();
+    u[__L4_TCR_USER_DEFINED_HANDLE] = 0xbad;
+    u[__L4_TCR_PAGER] = L4_Myself().raw;
+    report(1, 0, 0, 0);
     idle();
 }
 
@@ -133,6 +176,50 @@ static void iguana_calls(void)
     idle();
 }
 
+/* The server's passwords computed from one we may read (our own PD's): an LCG
+ * would give the next ones away; the victim's memsection was made 2 later. */
+static void predicted_caps(void)
+{
+    cap_t mine = clist_lookup(pd_default_clist(), attacker_pd);
+    L4_Word_t forged = 0, tried = 0;
+    for (L4_Word_t low = 0; low < 2 && mine.ref == attacker_pd; low++) {
+        L4_Word_t seed = mine.passwd ^ low;
+        for (int step = 0; step < 8; step++) {
+            seed = (seed * 1103515245UL + 12345) & 0x7fffffffUL;
+            cap_t cap = { .ref = victim_ms, .passwd = seed | 1 };
+            clist_insert(pd_default_clist(), cap);
+            tried++;
+            if (pd_attach(attacker_pd, victim_ms, L4_Readable) != 33)
+                forged++;
+        }
+    }
+    report(forged, tried, 0, 0);
+    idle();
+}
+
+/* A capability we were given, used, then revoked: the memsection deleted and
+ * made again at the same address (the same reference, a new password). */
+static void revoked_caps(void)
+{
+    cap_t lent = { .ref = loan_ms, .passwd = loan_passwd };
+    clist_insert(pd_default_clist(), lent);
+    report((L4_Word_t)pd_attach(attacker_pd, loan_ms, L4_Readable), 0, 0, 0);
+    L4_Receive(main_tid);
+    report((L4_Word_t)pd_attach(attacker_pd, loan_ms, L4_Readable),
+           (L4_Word_t)memsection_delete(loan_ms), 0, 0);
+    idle();
+}
+
+/* ---- memory a deleted memsection left behind: sigma0's free memory ---- */
+#define WINDOW 0x2f000000UL      /* in the virtpool, far above every memsection here */
+static void freed_memory(void)
+{
+    L4_Fpage_t got = L4_Sigma0_GetAny(L4_nilthread, 12, L4_FpageLog2(WINDOW, 12));
+    L4_Word_t seen = L4_IsNilFpage(got) ? 0 : *(volatile L4_Word_t *)WINDOW;
+    report(got.raw, seen, 0, 0);
+    idle();
+}
+
 /* ---- a map item for a page the sender was never given ---- */
 static L4_ThreadId_t accomplice_tid;
 static void accomplice(void)
@@ -152,7 +239,7 @@ static void mapper(void)
     L4_Set_MsgTag(L4_MsgTagMake(0, 0, 2));
     L4_LoadMR(1, item.raw[0]);
     L4_LoadMR(2, item.raw[1]);
-    L4_MsgTag_t tag = L4_Send_Timeout(accomplice_tid, L4_TimePeriod(WAIT_US));
+    L4_MsgTag_t tag = L4_Send_Timeout(accomplice_tid, L4_TimePeriod(REPLY_US));
     report(L4_IpcSucceeded(tag), L4_ErrorCode(), 0, 0);
     idle();
 }
@@ -167,9 +254,10 @@ static void expect_stopped(const char *name, void (*fn)(void), const char *by)
 {
     L4_Word_t w[4];
     L4_ThreadId_t t = attack(fn);
-    int reported = !L4_IsNilThread(t) && wait_report(t, w);
-    check(G, name, !L4_IsNilThread(t) && !reported, "%s (the thread %s)", by,
-          reported ? "went on" : "was stopped");
+    int went = !L4_IsNilThread(t) && wait_report(t, w);
+    int reported = went && report_within(t, w, STOP_US);
+    verdict(name, went && !reported, "%s (the thread %s)", by,
+            !went ? "never started" : reported ? "went on" : "was stopped");
 }
 
 /* The virtual areas of a type in the KIP: reserved (2) is the kernel's,
@@ -209,6 +297,8 @@ static uintptr_t attack_page(uintptr_t low, uintptr_t high, int n_dev, const uin
 int main(void)
 {
     L4_Word_t w[4];
+    L4_ThreadId_t t;
+    int got;
     main_tid = L4_Myself();
     kip_addr = (uintptr_t)L4_GetKernelInterface();
     uintptr_t rlow[MAX_AREAS], rhigh[MAX_AREAS], dlow[MAX_AREAS], dhigh[MAX_AREAS];
@@ -220,7 +310,9 @@ int main(void)
     secret_addr = base;
     victim_tid = thread_create_in(victim_pd, victim, 100, 0);
     int ready = !L4_IsNilThread(victim_tid) && wait_report(victim_tid, w);
-    check(G, "victim-ready", ready && victim_ms != 0, "victim PD %lx, secret at %lx",
+    victim_utcb = w[1];
+    L4_Word_t victim_pager = w[3];
+    verdict("victim-ready", ready && victim_ms != 0, "victim PD %lx, secret at %lx",
           (unsigned long)victim_pd, (unsigned long)secret_addr);
     printf("hostile: victim PD %lx, attacker PD %lx, secret at %lx, %d kernel areas\n",
            (unsigned long)victim_pd, (unsigned long)attacker_pd, (unsigned long)secret_addr,
@@ -251,45 +343,90 @@ int main(void)
     }
     expect_stopped("write-kip", write_kip, "the KIP is mapped read-only in every space");
 
-    L4_ThreadId_t t = attack(syscalls);
-    int got = wait_report(t, w);
-    check(G, "exregs-other-space", got && w[0] == 2,
+    t = attack(write_utcb);
+    int wrote = wait_report(t, w) && report_within(t, w, STOP_US);
+    L4_Set_MsgTag(L4_MsgTagMake(0, 0, 0));
+    L4_Send_Timeout(victim_tid, L4_TimePeriod(REPLY_US));
+    got = wait_report(victim_tid, w);
+    verdict("write-other-space-utcb", got && w[2] == HANDLE && w[3] == victim_pager,
+          "the victim's UTCB address in the attacker's space is the attacker's own UTCB "
+          "area: the write %s; the victim's handle %lx and pager %lx are untouched",
+          wrote ? "lands in the attacker's own memory" : "faults and Iguana stops the thread",
+          w[2], w[3]);
+
+    t = attack(syscalls);
+    got = wait_report(t, w);
+    verdict("exregs-other-space", got && w[0] == 2,
           "ExchangeRegisters on a thread of another space: error %lu (want 2, invalid thread)",
           w[0]);
-    check(G, "threadcontrol-unprivileged", got && w[1] == 1,
+    verdict("threadcontrol-unprivileged", got && w[1] == 1,
           "ThreadControl from an unprivileged space: error %lu (want 1, no privilege)", w[1]);
-    check(G, "spacecontrol-unprivileged", got && w[2] == 1,
+    verdict("spacecontrol-unprivileged", got && w[2] == 1,
           "SpaceControl from an unprivileged space: error %lu (want 1, no privilege)", w[2]);
-    check(G, "schedule-not-the-scheduler", got && w[3] == 1,
+    verdict("schedule-not-the-scheduler", got && w[3] == 1,
           "Schedule by a thread that is not the scheduler: error %lu (want 1)", w[3]);
 
     t = attack(iguana_calls);
     got = wait_report(t, w);
-    check(G, "iguana-without-capabilities",
+    verdict("iguana-without-capabilities",
           got && w[0] == 33 && w[1] == 33 && w[2] == 33 && w[3] == 33,
           "pd_delete %ld, thread_delete %ld, memsection_delete %ld, pd_attach %ld "
           "(want EPERM 33 each)", (long)w[0], (long)w[1], (long)w[2], (long)w[3]);
     got = wait_report(t, w);
-    check(G, "iguana-guessed-capabilities", got && w[0] == 0,
+    verdict("iguana-guessed-capabilities", got && w[0] == 0,
           "%lu of 16 guessed passwords opened the victim's memsection", w[0]);
+    t = attack(predicted_caps);
+    got = wait_report(t, w);
+    verdict("iguana-predicted-capabilities", got && w[0] == 0 && w[1] == 16,
+          "%lu of %lu passwords computed from the attacker's own opened the victim's "
+          "memsection (passwords are a keyed hash, not an LCG)", w[0], w[1]);
+
+    uintptr_t loan_base = 0;
+    loan_ms = memsection_create(4096, &loan_base);
+    loan_passwd = iguana_get_cap(loan_ms, 0).passwd;
+    t = attack(revoked_caps);
+    int lent = wait_report(t, w) && w[0] == 0;
+    memsection_delete(loan_ms);
+    int again = memsection_create_fixed(4096, loan_base) == loan_ms;
+    L4_Set_MsgTag(L4_MsgTagMake(0, 0, 0));
+    L4_Send_Timeout(t, L4_TimePeriod(REPLY_US));
+    got = wait_report(t, w);
+    verdict("iguana-revoked-capabilities", lent && again && got && w[0] == 33 && w[1] == 33,
+          "a lent capability works (%s), then its memsection is deleted and made again at "
+          "the same address: pd_attach %ld, memsection_delete %ld (want EPERM 33)",
+          lent ? "pd_attach 0" : "NOT", (long)w[0], (long)w[1]);
 
     accomplice_tid = attack(accomplice);
     L4_ThreadId_t m = attack(mapper);
     L4_Word_t sent[4] = { 0 }, received[4] = { 0 };
     int s_ok = wait_report(m, sent), r_ok = wait_report(accomplice_tid, received);
-    check(G, "map-a-page-not-given", s_ok && sent[0] == 1 && r_ok && received[0] == 1,
+    verdict("map-a-page-not-given", s_ok && sent[0] == 1 && r_ok && received[0] == 1,
           "the IPC with the map item goes through (sent %lu, received %lu, typed words %lu) "
           "and maps nothing", sent[0], received[0], received[1]);
-    got = wait_report(accomplice_tid, w);
-    check(G, "map-a-page-not-given-no-access", !got,
+    got = report_within(accomplice_tid, w, STOP_US);
+    verdict("map-a-page-not-given-no-access", !got,
           "the receiver's read of the address faults and Iguana stops it%s",
           got ? ": it READ the secret" : "");
 
+    /* A memsection of ours with the secret, deleted: its frame goes back to
+     * the free memory, the secret still in it. */
+    uintptr_t left = 0;
+    memsection_ref_t left_ms = memsection_create(4096, &left);
+    *(volatile L4_Word_t *)left = SECRET;
+    memsection_delete(left_ms);
+    t = attack(freed_memory);
+    got = wait_report(t, w);
+    verdict("sigma0-freed-memory", got && w[0] == L4_Nilpage.raw && w[1] != SECRET,
+          "asked for any page, sigma0 gives %s: Iguana took its free memory over, as it "
+          "takes all of it at boot (before the fix: the deleted memsection's frame, "
+          "the secret in it)", w[1] == SECRET ? "THE SECRET'S FRAME"
+          : w[0] == L4_Nilpage.raw ? "nothing" : "a page");
+
     L4_Set_MsgTag(L4_MsgTagMake(0, 0, 0));
-    L4_Send_Timeout(victim_tid, L4_TimePeriod(WAIT_US));
+    L4_Send_Timeout(victim_tid, L4_TimePeriod(REPLY_US));
     got = wait_report(victim_tid, w);
-    check(G, "secret-unchanged", got && w[0] == SECRET && w[1] == ~SECRET,
+    verdict("secret-unchanged", got && w[0] == SECRET && w[1] == ~SECRET,
           "the victim reads %lx %lx", w[0], w[1]);
-    check(G, "victim-still-runs", got, "the victim's thread answered");
+    verdict("victim-still-runs", got, "the victim's thread answered");
     return summary();
 }
