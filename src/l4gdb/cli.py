@@ -120,6 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="GDB command file to run")
     dbg.add_argument("--stop-at", default="main", metavar="SYMBOL",
                      help="where the first command finds the root task (default: main)")
+    dbg.add_argument("--listen", metavar="HOST:PORT",
+                     help="serve GDB on this loopback TCP address instead of a unix socket "
+                          "in the run's private directory (one debugger at a time, but every "
+                          "local user can reach it; port 0: any free one)")
 
     trace = sub.add_parser("trace", help="render a --trace timeline as a message sequence chart")
     trace.add_argument("trace_file", metavar="TRACE.json", help="a trace written by run --trace")
@@ -156,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     wombat.add_argument("--rootfs", metavar="DIR",
                         help="root file system (default: the arch's busybox rootfs built by "
                              "scripts/setup)")
+    wombat.add_argument("--rootfs-persist", action="store_true",
+                        help="write the guest's changes through to the rootfs directory "
+                             "itself, to be seen by later runs (default: a private "
+                             "copy-on-write layer in the run's temporary directory, dropped "
+                             "at exit). Setuid, setgid, sticky and group/world-write bits "
+                             "and owners are never put on host files either way")
     wombat.add_argument("--strace", action="store_true",
                         help="print every Linux system call with its arguments and result "
                              "(to stderr)")
@@ -250,7 +260,7 @@ def cmd_gdb(args: argparse.Namespace) -> int:
     return debug_program(DebugOptions(arch=args.arch, program=args.program,
                                       extra_files=args.extra, batch=args.batch, ex=args.ex,
                                       scripts=args.scripts, stop_at=args.stop_at,
-                                      deterministic=args.deterministic))
+                                      deterministic=args.deterministic, listen=args.listen))
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
@@ -288,7 +298,8 @@ def cmd_wombat(args: argparse.Namespace) -> int:
                                    strace=args.strace, timeout=args.timeout,
                                    snapshot=args.snapshot, gdb=args.gdb,
                                    gdb_batch=args.batch, gdb_ex=args.ex,
-                                   native=list(args.native)))
+                                   native=list(args.native),
+                                   rootfs_persist=args.rootfs_persist))
     if res.snapshot_text:
         print(res.snapshot_text, file=sys.stderr, end="")
     if res.message:

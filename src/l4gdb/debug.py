@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l4gdb.console import Console
-from l4gdb.errors import ExitCode, InfrastructureError
-from l4gdb.gdbview import KernelProvider
+from l4gdb.errors import ExitCode, InfrastructureError, UsageError
+from l4gdb.gdbview import KernelProvider, run_dir
 from l4gdb.host import Deadlock, Finished
 from l4gdb.plugins import get_plugins
 from l4gdb.target.funnel import HostFunnel
-from l4gdb.target.stub import SIGINT, SIGTRAP, GdbStub
+from l4gdb.target.stub import SIGINT, SIGTRAP, GdbStub, parse_listen
 
 GDB_EXTENSION = Path(__file__).with_name("gdbext") / "l4gdb_commands.py"
 
@@ -43,6 +43,7 @@ class DebugOptions:
     scripts: list[str] = field(default_factory=list)
     stop_at: str = "main"
     deterministic: bool = False
+    listen: str | None = None        # HOST:PORT: the stub on loopback TCP (asked for only)
     wombat: object = None            # a WombatConfig: the system runs the Linux server too
 
 
@@ -96,7 +97,8 @@ def _extension_script(tmp: Path) -> Path:
     return out
 
 
-def gdb_argv(system, stub_port: int, opts: DebugOptions, ext: Path) -> list[str]:
+def gdb_argv(system, stub_address: str, opts: DebugOptions, ext: Path) -> list[str]:
+    """``stub_address``: the host stub's unix socket path (or HOST:PORT if asked for)."""
     setup = get_plugins().hook.l4gdb_gdb_setup(arch=system.arch)
     # Setup runs unconfirmed (add-symbol-file would ask); the person gets confirmations back.
     argv = ["gdb-multiarch", "-q", "-nx", "-ex", "set confirm off",
@@ -106,7 +108,7 @@ def gdb_argv(system, stub_port: int, opts: DebugOptions, ext: Path) -> list[str]
     argv += ["-ex", f"file {system.program}",
              "-ex", f"add-symbol-file {system.kernel_elf}",
              "-x", str(ext),
-             "-ex", f"target remote 127.0.0.1:{stub_port}"]
+             "-ex", f"target remote {stub_address}"]
     if not opts.batch:
         argv += ["-ex", "set confirm on"]
     if opts.stop_at:
@@ -129,7 +131,13 @@ class Session:
         self.loop = system.loop
         self.funnel = HostFunnel()
         self.provider = DebugProvider(system)
-        self.stub = GdbStub(self.provider, system.target.rsp.features, funnel=self.funnel)
+        try:
+            self.stub = GdbStub(self.provider, system.target.rsp.features, funnel=self.funnel,
+                                directory=run_dir(system), listen=opts.listen)
+        except OSError as exc:          # e.g. --listen on a port in use
+            self.funnel.close()
+            raise UsageError(f"the gdb stub cannot listen on {opts.listen}: "
+                             f"{exc.strerror or exc}") from exc
         system.target.rsp.watch(self.funnel.fileno())
         self.finished: int | None = None
 
@@ -192,6 +200,11 @@ def debug_program(opts: DebugOptions) -> int:
 
     from l4gdb.system import System, resolve_program, toolchain_for
 
+    if opts.listen is not None:
+        try:
+            parse_listen(opts.listen)   # before booting: a bad address is a usage error
+        except ValueError as exc:
+            raise UsageError(f"--listen {exc}") from exc
     if shutil.which("gdb-multiarch") is None:
         raise InfrastructureError("gdb-multiarch not found: apt-get install gdb-multiarch")
     tc = toolchain_for(opts.arch)
@@ -204,7 +217,7 @@ def debug_program(opts: DebugOptions) -> int:
         session = Session(system, opts)
         stack.callback(session.close)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="l4gdb-gdb-")))
-        argv = gdb_argv(system, session.stub.port, opts, _extension_script(tmp))
+        argv = gdb_argv(system, session.stub.address, opts, _extension_script(tmp))
         # GDB owns the terminal and turns Ctrl-C into a stop request; we ignore it.
         old = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
         stack.callback(lambda: old is not None and signal.signal(signal.SIGINT, old))

@@ -27,6 +27,12 @@ if TYPE_CHECKING:
 ATTACH_TIMEOUT_S = 30.0
 
 
+def run_dir(system: System) -> str | None:
+    """The run's private directory (QEMU's, mode 0700), where the host's stub listens."""
+    qemu = getattr(system.target, "qemu", None)
+    return getattr(qemu, "private_dir", None)
+
+
 class KernelProvider:
     """Answers the stub from the kernel model and the target (on the run-loop thread)."""
 
@@ -151,7 +157,7 @@ def attach_gdb(system: System, symbol_files: Sequence[str] = ()) -> Iterator[Gdb
     funnel = HostFunnel()
     provider = KernelProvider(system)
     rsp = system.target.rsp
-    stub = GdbStub(provider, rsp.features, funnel=funnel)
+    stub = GdbStub(provider, rsp.features, funnel=funnel, directory=run_dir(system))
     gdb = None
     try:
         try:
@@ -168,7 +174,7 @@ def attach_gdb(system: System, symbol_files: Sequence[str] = ()) -> Iterator[Gdb
 
         def connect() -> None:
             try:
-                gdb.connect(stub.port, timeout=ATTACH_TIMEOUT_S)
+                gdb.connect(stub.address, timeout=ATTACH_TIMEOUT_S)
                 gdb.continue_async()
             except BaseException as exc:   # reported on the run-loop thread
                 errors.append(exc)

@@ -70,12 +70,12 @@ def test_a_script_on_stdin_runs_in_the_default_shell():
     assert (done.returncode, done.stdout) == (3, "one\n42\n")
 
 
-def test_files_written_stay_in_the_rootfs(tmp_path):
+def test_files_written_stay_in_the_rootfs_with_rootfs_persist(tmp_path):
     from l4gdb.wombat.rootfs import default_rootfs
 
     root = tmp_path / "root"
     shutil.copytree(default_rootfs("arm"), root, symlinks=True)
-    done = wombat("--rootfs", str(root), "--", "/bin/sh", "-c",
+    done = wombat("--rootfs", str(root), "--rootfs-persist", "--", "/bin/sh", "-c",
                   "echo data > /tmp/out; mkdir /tmp/d; cd /tmp/d && echo x > ../../y")
     assert done.returncode == 0, done.stderr
     assert (root / "tmp" / "out").read_text() == "data\n"

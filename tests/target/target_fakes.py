@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from l4gdb.target.packet import PacketReader, frame
 from l4gdb.target.stub import StubThread
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,3 +144,49 @@ class FakeProvider:
 
     def kill(self) -> None:
         self.calls.append(("kill",))
+
+
+class RawClient:
+    """Speaks ack mode until told otherwise; returns reply payloads."""
+
+    def __init__(self, address: str) -> None:
+        """``address``: a unix socket path, or HOST:PORT."""
+        if address.startswith("/"):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(5)
+            self.sock.connect(address)
+        else:
+            host, _, port = address.rpartition(":")
+            self.sock = socket.create_connection((host.strip("[]"), int(port)), timeout=5)
+        self.reader = PacketReader()
+        self.ack = True
+        self.acks_seen = 0
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def recv(self) -> bytes:
+        while True:
+            ev = self.reader.next_event()
+            if ev is None:
+                data = self.sock.recv(65536)
+                assert data, "stub closed the connection"
+                self.reader.feed(data)
+                continue
+            if ev.kind == "ack":
+                self.acks_seen += 1
+            elif ev.kind == "packet":
+                assert ev.checksum_ok
+                if self.ack:
+                    try:
+                        self.sock.sendall(b"+")
+                    except BrokenPipeError:     # the stub ended the session (D, k)
+                        pass
+                return ev.payload
+
+    def cmd(self, payload: bytes) -> bytes:
+        self.sock.sendall(frame(payload))
+        return self.recv()
+
+    def close(self) -> None:
+        self.sock.close()

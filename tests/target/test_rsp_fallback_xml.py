@@ -23,9 +23,11 @@ G = bytes.fromhex("01000000" "02000000" "03000000" "04000000")   # 4 words: one 
 class NoXmlStub:
     """Answers qSupported without qXfer:features, ``g``/``G``; empty to the rest."""
 
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
+    def __init__(self, path: str) -> None:
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(path)
+        self.server.listen(1)
+        self.path = path
         self.g = bytearray(G)
         self.requests: list[bytes] = []
         self.thread = threading.Thread(target=self.serve, daemon=True)
@@ -58,14 +60,14 @@ class NoXmlStub:
 
 
 @pytest.fixture
-def stub():
-    s = NoXmlStub()
+def stub(tmp_path):
+    s = NoXmlStub(str(tmp_path / "gdb.sock"))
     yield s
     s.server.close()
 
 
 def test_fallback_description_names_the_g_registers(stub):
-    with RspClient(stub.port, fallback_target_xml=XML) as rsp:
+    with RspClient(stub.path, fallback_target_xml=XML) as rsp:
         assert rsp.architecture == "toy"
         assert rsp.features == {"target.xml": XML}
         assert rsp.read_registers() == {"a": 1, "st": 2, "pc": 3}
@@ -77,4 +79,4 @@ def test_fallback_description_names_the_g_registers(stub):
 
 def test_without_a_fallback_the_client_still_asks(stub):
     with pytest.raises(TargetError):
-        RspClient(stub.port)
+        RspClient(stub.path)

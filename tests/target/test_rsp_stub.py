@@ -4,56 +4,18 @@ RspClient, and a real gdb-multiarch)."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
 
 import pytest
-from target_fakes import FEATURES, MEM_BASE, FakeProvider
+from target_fakes import FEATURES, MEM_BASE, FakeProvider, RawClient
 
 from l4gdb.target.funnel import HostFunnel
-from l4gdb.target.packet import PacketReader, frame
+from l4gdb.target.packet import frame
 from l4gdb.target.rsp import RspClient
 from l4gdb.target.stub import SIGINT, GdbStub
-
-
-class RawClient:
-    """Speaks ack mode until told otherwise; returns reply payloads."""
-
-    def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)   # as GDB does
-        self.reader = PacketReader()
-        self.ack = True
-        self.acks_seen = 0
-
-    def send_raw(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def recv(self) -> bytes:
-        while True:
-            ev = self.reader.next_event()
-            if ev is None:
-                data = self.sock.recv(65536)
-                assert data, "stub closed the connection"
-                self.reader.feed(data)
-                continue
-            if ev.kind == "ack":
-                self.acks_seen += 1
-            elif ev.kind == "packet":
-                assert ev.checksum_ok
-                if self.ack:
-                    self.sock.sendall(b"+")
-                return ev.payload
-
-    def cmd(self, payload: bytes) -> bytes:
-        self.sock.sendall(frame(payload))
-        return self.recv()
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 @pytest.fixture
@@ -64,7 +26,7 @@ def stub(provider: FakeProvider) -> Iterator[GdbStub]:
 
 @pytest.fixture
 def client(stub: GdbStub) -> Iterator[RawClient]:
-    c = RawClient(stub.port)
+    c = RawClient(stub.address)
     yield c
     c.close()
 
@@ -186,13 +148,13 @@ def test_detach_ends_session(client: RawClient, stub: GdbStub, provider: FakePro
         ended = True
     assert ended
     # a new GDB can attach afterwards
-    again = RawClient(stub.port)
+    again = RawClient(stub.address)
     assert again.cmd(b"qAttached") == b"1"
     again.close()
 
 
 def test_rsp_client_against_stub(stub: GdbStub, provider: FakeProvider) -> None:
-    with RspClient(stub.port) as rsp:
+    with RspClient(stub.address) as rsp:
         assert rsp.architecture == "arm"
         regs = rsp.read_registers()
         assert regs["pc"] == provider.regs[0x18801]["pc"] and regs["cpsr"] == 0x10
@@ -215,7 +177,7 @@ def test_funnel_runs_provider_calls_on_the_owner_thread(provider: FakeProvider) 
     provider.registers = registers  # type: ignore[method-assign]
     with GdbStub(provider, FEATURES, funnel=funnel) as stub:
         result: list[bytes] = []
-        c = RawClient(stub.port)
+        c = RawClient(stub.address)
         worker = threading.Thread(target=lambda: result.append(c.cmd(b"g")))
         worker.start()
         deadline = time.monotonic() + 2
@@ -237,7 +199,7 @@ needs_gdb = pytest.mark.skipif(shutil.which("gdb-multiarch") is None, reason="no
 def test_gdb_batch_info_threads(stub: GdbStub) -> None:
     out = subprocess.run(
         ["gdb-multiarch", "--nx", "--batch", "-ex", "set architecture arm",
-         "-ex", f"target remote 127.0.0.1:{stub.port}", "-ex", "info threads",
+         "-ex", f"target remote {stub.address}", "-ex", "info threads",
          "-ex", "monitor l4 threads", "-ex", "detach"],
         capture_output=True, text=True, timeout=30)
     text = out.stdout + out.stderr
@@ -251,7 +213,7 @@ def test_gdbmi_session_against_stub(stub: GdbStub, provider: FakeProvider) -> No
     from l4gdb.target.gdbmi import GdbError, GdbSession
 
     with GdbSession(init_commands=["set architecture arm"]) as gdb:
-        gdb.connect(stub.port)
+        gdb.connect(stub.address)
         threads = gdb.console("info threads")
         assert "sigma0" in threads and "roottask" in threads
         assert "you said: l4 ipc" in gdb.console("monitor l4 ipc")

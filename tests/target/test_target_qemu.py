@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -142,20 +145,39 @@ def test_a_config_qemu_refuses_is_named(arm_elf: Path, tmp_path: Path) -> None:
                               "qemu-system-arm: unsupported machine type")
 
 
-def test_port_collision_is_retried(arm_elf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
+def test_sockets_live_in_a_private_dir_removed_at_the_end(arm_elf: Path) -> None:
+    with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q:
+        assert q.private_dir is not None
+        private = Path(q.private_dir)
+        assert private.stat().st_mode & 0o777 == 0o700
+        assert {p.name for p in private.glob("*.sock")} == {"gdb.sock", "qmp.sock"}
+        argv = Path(f"/proc/{q.pid}/cmdline").read_bytes().split(b"\0")
+        assert not any(b"tcp" in arg for arg in argv)
+    assert not private.exists()
 
-    from l4gdb.target import qemu as qemu_mod
 
-    busy = socket.create_server(("127.0.0.1", 0))
-    ports = iter([busy.getsockname()[1]])
-    real = qemu_mod.free_port
-    monkeypatch.setattr(qemu_mod, "free_port", lambda: next(ports, None) or real())
-    try:
-        with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q:
-            assert q.gdb_port != busy.getsockname()[1] and q.alive()
-    finally:
-        busy.close()
+OLD_QEMU = """#!/bin/sh
+# a QEMU whose gdbstub takes no chardev: refuses -gdb chardev:..., as it would
+for arg in "$@"; do
+  case "$arg" in chardev:*) echo "qemu-system-old: -gdb $arg: gdbstub: unknown device" >&2
+                            exit 1;; esac
+done
+echo "qemu-system-old: nothing to run" >&2
+exit 1
+"""
+
+
+def test_a_qemu_without_chardev_gdbstub_names_the_probe(arm_elf: Path, tmp_path: Path) -> None:
+    binary = tmp_path / "qemu-system-old"
+    binary.write_text(OLD_QEMU)
+    binary.chmod(0o755)
+    q = QemuProcess(ARM_CONFIG, arm_elf, binary=str(binary), start_timeout=2.0)
+    with pytest.raises(TargetError) as err:
+        q.start()
+    first = str(err.value).splitlines()[0]
+    assert first.startswith("start-up probe 'gdbstub on a unix socket (-chardev socket,"), first
+    assert "gdbstub: unknown device" in str(err.value)       # QEMU's own words
+    assert not isinstance(err.value, ConfigError) and q.private_dir is None
 
 
 HOST_SCRIPT = """
@@ -193,15 +215,35 @@ def test_host_signal_kills_qemu(arm_elf: Path, sig: int) -> None:
             host.wait()
 
 
-def test_gdbmi_direct_to_qemu(arm_elf: Path) -> None:
-    """The reference path: GDB/MI straight on QEMU's gdbstub, kernel traps as MI stops."""
+def _relay(listener: socket.socket, upstream: socket.socket) -> None:
+    """Bytes both ways between the first client of ``listener`` and ``upstream``."""
+    conn, _ = listener.accept()
+    with conn:
+        pairs = {conn: upstream, upstream: conn}
+        while True:
+            ready, _, _ = select.select(list(pairs), [], [])
+            for src in ready:
+                data = src.recv(65536)
+                if not data:
+                    return
+                pairs[src].sendall(data)
+
+
+def test_gdbmi_direct_to_qemu(arm_elf: Path, tmp_path: Path) -> None:
+    """The reference path: GDB/MI on QEMU's gdbstub (through a relay on the host's own
+    connection: QEMU serves no one else), kernel traps as MI stops."""
     from l4gdb.target.gdbmi import GdbSession
 
     init = ["set architecture arm", "set arm force-mode arm", "set arm fallback-mode arm"]
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(tmp_path / "relay.sock"))
+    listener.listen(1)
     with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q, \
-            GdbSession(init_commands=init) as gdb:
+            GdbSession(init_commands=init) as gdb, listener:
+        assert q.gdb_sock is not None
+        threading.Thread(target=_relay, args=(listener, q.gdb_sock), daemon=True).start()
         gdb.load_symbols(arm_elf)
-        gdb.connect(q.gdb_port)
+        gdb.connect(str(tmp_path / "relay.sock"))
         gdb.cmd(f"-break-insert *{SVC_BP:#x}")
         gdb.continue_async()
         stopped = gdb.wait_stopped(5)

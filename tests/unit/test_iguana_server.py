@@ -134,14 +134,16 @@ def test_capabilities_gate_calls(ig: Ig):
     (default,) = ig.ok(IID_PD, 40)
     ms, base = ig.ok(IID_PD, 1, pd, PAGE, 0, 0)
     cap = ig.ok(IID_CLIST, 2, default, ms)
+    assert len(cap) == 3                          # ref + two password words on 32-bit
     assert cap[0] == ms and ig.ok(IID_CLIST, 40, ms) == cap
     ig.ok(IID_CLIST, 3, default, ms)
     assert ig.call(IID_CLIST, 3, default, ms)[0] == IguanaError.ENOENT   # second remove
     assert ig.call(IID_MEMSECTION, 3, ms)[0] == IguanaError.EPERM
-    ig.ok(IID_CLIST, 1, default, ms, cap[1] ^ 1)                          # wrong password
+    ig.ok(IID_CLIST, 1, default, ms, cap[1] ^ 1, cap[2])                  # wrong password
+    ig.ok(IID_CLIST, 1, default, ms, cap[1])          # the low word alone is not it either
     assert ig.call(IID_MEMSECTION, 3, ms)[0] == IguanaError.EPERM
     (other,) = ig.ok(IID_PD, 6, pd)
-    ig.ok(IID_CLIST, 1, other, ms, cap[1])
+    ig.ok(IID_CLIST, 1, other, ms, cap[1], cap[2])
     ig.ok(IID_MEMSECTION, 3, ms)
 
 
@@ -152,12 +154,67 @@ def test_passwords_cannot_be_computed_from_ones_own(ig: Ig):
     (pd,) = ig.ok(IID_PD, 0)
     (default,) = ig.ok(IID_PD, 40)
     refs = [ig.ok(IID_PD, 1, pd, PAGE, 0, 0)[0] for _ in range(8)]
-    pws = [ig.ok(IID_CLIST, 2, default, r)[1] for r in refs]
+    caps = [ig.ok(IID_CLIST, 2, default, r) for r in refs]
+    pws = [lo | hi << 32 for _, lo, hi in caps]
     lcg = {(pw * 1103515245 + 12345) & 0x7FFF_FFFF | 1 for pw in pws}
     lcg |= {((pw ^ 1) * 1103515245 + 12345) & 0x7FFF_FFFF | 1 for pw in pws}
     assert not lcg & set(pws) and len(set(pws)) == len(pws)
-    assert all(pw & 1 and 0 < pw < 1 << 31 for pw in pws)     # never 0 (INVALID_CAP)
+    assert all(0 < pw < 1 << 64 for pw in pws)                # never 0 (INVALID_CAP)
+    # 64 random bits on a 32-bit arch: the high words vary too (all 8 zero: 2^-256)
+    assert any(hi for _, _, hi in caps)
     assert Ig().server._passwd() != Ig().server._passwd()
+
+
+def test_passwords_are_from_secrets_never_zero_never_repeated(
+        ig: Ig, monkeypatch: pytest.MonkeyPatch):
+    """The CSPRNG is the source (secrets); a 0 it gives (INVALID_CAP) or a
+    password given before is drawn again."""
+    import l4gdb.iguana.server as srv
+
+    first = ig.server._passwd()
+    draws = iter([0, first, 0x1234_5678_9ABC_DEF0])
+    monkeypatch.setattr(srv.secrets, "randbits", lambda n: next(draws))
+    assert ig.server._passwd() == 0x1234_5678_9ABC_DEF0
+
+
+def test_password_words_round_trip():
+    from l4gdb.iguana.server import join_passwd, passwd_words, split_passwd
+
+    pw = 0xDEAD_BEEF_0123_4567
+    assert passwd_words(32) == 2 and passwd_words(64) == 1
+    assert split_passwd(pw, 32) == (0x0123_4567, 0xDEAD_BEEF)
+    assert split_passwd(pw, 64) == (pw,)
+    assert join_passwd(split_passwd(pw, 32), 32) == pw
+    assert join_passwd((pw, 0xFFFF), 64) == pw             # a second word is not read
+
+
+def test_clist_insert_is_bounded(ig: Ig):
+    """Inserting is unchecked (Iguana's model), but a clist holds at most
+    CLIST_MAX_CAPS: a 1,000-guess window gets ENOMEM past the bound, and
+    none of the guesses opens the object."""
+    from l4gdb.iguana.server import CLIST_MAX_CAPS
+
+    (pd,) = ig.ok(IID_PD, 0)
+    (default,) = ig.ok(IID_PD, 40)
+    ms, _ = ig.ok(IID_PD, 1, pd, PAGE, 0, 0)
+    ig.ok(IID_CLIST, 3, default, ms)                       # drop the master cap
+    (cl,) = ig.ok(IID_PD, 6, pd)
+    errs = [ig.call(IID_CLIST, 1, cl, ms, g, g * 7)[0] for g in range(1, 1001)]
+    assert errs.count(0) == CLIST_MAX_CAPS < 1000
+    assert set(errs[CLIST_MAX_CAPS:]) == {IguanaError.ENOMEM}
+    assert len(ig.server.objects[cl].caps) == CLIST_MAX_CAPS
+    assert ig.call(IID_MEMSECTION, 3, ms)[0] == IguanaError.EPERM
+    ig.ok(IID_CLIST, 3, cl, ms)                            # room for one again
+    assert ig.call(IID_CLIST, 1, cl, ms, 1, 1)[0] == 0
+
+
+def test_clists_per_pd_are_bounded(ig: Ig):
+    from l4gdb.iguana.server import CLISTS_PER_PD
+
+    (pd,) = ig.ok(IID_PD, 0)
+    errs = [ig.call(IID_PD, 6, pd)[0] for _ in range(CLISTS_PER_PD + 4)]
+    assert errs.count(0) == CLISTS_PER_PD - 1                 # the default one counts
+    assert errs[-1] == IguanaError.ENOMEM
 
 def test_session_between_pds(ig: Ig):
     (pd,) = ig.ok(IID_PD, 0)
@@ -240,3 +297,118 @@ def test_a_deleted_memsections_frame_reaches_no_other_pd(ig: Ig):
     t = m.kernel.thread_by_global(l4id)
     assert t is not None and t.halted
     assert f"page fault at {frame:#x} outside its memsections" in m.console.text
+
+
+# --- guest-given sizes: nothing on the host is sized or looped by them ------------
+
+class Ig64(Ig):
+    """The same on a 64-bit arch (the fake target's ARCH64)."""
+
+    def __init__(self) -> None:   # noqa: D107  (Ig's, with ARCH64)
+        from fake_target import ARCH64
+
+        self.m = FakeMachine(ARCH64, paging=True)
+        self.server = install(self.m.kernel)
+        self.tid = self.m.tid(IGUANA_THREAD_NO)
+
+    def call(self, iid: int, method: int, *args: int) -> tuple[int, list[int]]:
+        m = self.m
+        tag = MsgTag(u=len(args), label=64 * iid + method).raw(64)
+        m.ipc(self.tid, self.tid, 0, tag, *args)
+        reply = MsgTag.from_raw(m.mr(0))
+        assert not reply.error, m.console.text
+        return reply.label, [m.mr(i + 1) for i in range(reply.u)]
+
+
+def test_64bit_password_is_one_word():
+    ig = Ig64()
+    (pd,) = ig.ok(IID_PD, 0)
+    (default,) = ig.ok(IID_PD, 40)
+    ms, _ = ig.ok(IID_PD, 1, pd, PAGE, 0, 0)
+    ref, pw = ig.ok(IID_CLIST, 2, default, ms)
+    assert ref == ms and pw == ig.server.objects[ms].passwd and pw != 0
+
+
+def test_huge_fixed_user_memsection_is_sparse():
+    """2^36 bytes (2^24 pages) fixed and unbacked: made, mapped into, looked at,
+    unmapped and deleted without a per-page structure or walk (the frame list
+    took 184 MiB before); a page backed in the middle is found by a fault."""
+    import time
+    import tracemalloc
+
+    from l4gdb.iguana import IID_PHYSMEM, IID_PHYSPOOL  # noqa: F401
+
+    ig = Ig64()
+    (pd,) = ig.ok(IID_PD, 0)
+    base, size = 0x1_0000_0000, 1 << 36
+    tracemalloc.start()
+    t0 = time.monotonic()
+    ms, got = ig.ok(IID_PD, 1, pd, size, base, 0x11)            # MS_FIXED | MS_USER
+    pool, _ = ig.ok(IID_PHYSPOOL, 40)
+    (pm,) = ig.ok(IID_PHYSPOOL, 0, pool, 2 * PAGE)
+    ig.ok(IID_MEMSECTION, 5, ms, size // 2, pm)                 # memsection_map mid-way
+    snap = ig.server.snapshot()
+    ig.ok(IID_MEMSECTION, 6, ms, 0, size)                       # unmap it all
+    assert ig.call(IID_MEMSECTION, 6, ms, 0, size)[0] == IguanaError.ENOENT
+    ig.ok(IID_MEMSECTION, 3, ms)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert got == base and peak < 4 << 20 and time.monotonic() - t0 < 5
+    (m,) = [x for x in snap["memsections"] if x["ref"] == ms]
+    assert m["size"] == size and len(m["frames"]) == 2 and m["frames"][0][0] == size // 2 // PAGE
+
+
+def test_memsection_larger_than_the_pool_fails_at_once(ig: Ig):
+    """A normal memsection needs frames: more than the pool has free is ENOMEM
+    before any is looked for (the frame search was one per page, each a scan)."""
+    import time
+
+    (pd,) = ig.ok(IID_PD, 0)
+    free = ig.server.physpool.free_pages()
+    t0 = time.monotonic()
+    assert ig.call(IID_PD, 1, pd, 0x2000_0000 - PAGE, 0, 0)[0] == IguanaError.ENOMEM
+    assert ig.call(IID_PD, 1, pd, (free + 1) * PAGE, 0x1000_0000, 1)[0] == IguanaError.ENOMEM
+    assert time.monotonic() - t0 < 1
+    assert ig.server.physpool.free_pages() == free             # nothing kept
+    ms, _ = ig.ok(IID_PD, 1, pd, 4 * PAGE, 0, 0)
+    assert ig.server.physpool.free_pages() == free - 4
+    assert ig.server.objects[ms].frames.count == 4
+
+
+def test_device_backing_is_bounded():
+    """hardware_back_memsection of a huge user memsection: ENOMEM past
+    MAX_DEVICE_BACKING (every page would be an entry); up to it, it works."""
+    from l4gdb.iguana import IID_HARDWARE
+    from l4gdb.iguana.hardware import MAX_DEVICE_BACKING
+
+    ig = Ig64()
+    (pd,) = ig.ok(IID_PD, 0)
+    big, _ = ig.ok(IID_PD, 1, pd, 1 << 36, 0x1_0000_0000, 0x11)
+    assert ig.call(IID_HARDWARE, 1, 0, big, 0x10_0000_0000, 0)[0] == IguanaError.ENOMEM
+    ok, _ = ig.ok(IID_PD, 1, pd, MAX_DEVICE_BACKING, 0x20_0000_0000, 0x11)
+    ig.ok(IID_HARDWARE, 1, 0, ok, 0x10_0000_0000, 0)
+    assert ig.server.objects[ok].frames.count == MAX_DEVICE_BACKING // PAGE
+
+
+def test_eas_map_of_a_huge_range_walks_only_backed_pages():
+    """eas_map of a whole 2^36-byte user memsection with one backed page: one
+    mapping, no walk over its 2^24 pages (nor for the reserved areas)."""
+    import time
+
+    from l4gdb.iguana import IID_EAS, IID_PHYSPOOL
+    from l4gdb.kernel.types import Fpage
+
+    ig = Ig64()
+    (pd,) = ig.ok(IID_PD, 0)
+    base = 1 << 36
+    ms, _ = ig.ok(IID_PD, 1, pd, 1 << 36, base, 0x11)
+    pool, _ = ig.ok(IID_PHYSPOOL, 40)
+    (pm,) = ig.ok(IID_PHYSPOOL, 0, pool, PAGE)
+    ig.ok(IID_MEMSECTION, 5, ms, 3 * PAGE, pm)
+    utcb = Fpage(0x7000_0000, 20, 0).raw(64)
+    eas, _ = ig.ok(IID_PD, 4, pd, utcb, 0)
+    t0 = time.monotonic()
+    ig.ok(IID_EAS, 2, eas, Fpage(base, 36, 6).raw(64), 1 << 37, 0)
+    assert time.monotonic() - t0 < 2
+    space = ig.server.objects[eas].space
+    assert list(space.pages) == [(1 << 37) + 3 * PAGE]

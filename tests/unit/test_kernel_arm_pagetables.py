@@ -75,7 +75,8 @@ def test_kernel_areas_are_never_mapped_for_users():
     pt.map(root, 0xC000_0000, 0x4090_0000, 12, 7)
     assert pt.translate(root, IMAGE[0] + 0x1000) is None
     assert pt.translate(root, 0xC000_0000) is None
-    assert pt.kernel_areas == (IMAGE, (0xC000_0000, 0xC800_0000), (0xF800_0000, 0xF820_0000))
+    # the GIC's MB only: the UART's page is no kernel area (a driver maps it)
+    assert pt.kernel_areas == (IMAGE, (0xC000_0000, 0xC800_0000), (0xF800_0000, 0xF810_0000))
     pt.map(root, 0xF800_0000, 0x4090_0000, 12, 7)
     assert pt.translate(root, 0xF800_0000) is None
 
@@ -166,16 +167,21 @@ def test_freed_l1_keeps_its_kernel_part_for_the_cpu_still_on_it():
     assert pt.translate(again, IMAGE[0]) == (IMAGE[0], 5)
 
 
-def test_every_space_has_the_pl011_page_user_rw_device_through_one_shared_table():
+def test_no_space_has_the_pl011_page_until_a_driver_is_given_it():
+    """The UART is a driver's (sigma0 or Iguana maps it, at va = pa, in its space
+    only): no space has it from new_root, and mapped it is user device memory."""
     pt = tables()
     a, b = pt.new_root(), pt.new_root()
     mem = memory(pt)
-    entry = walk(mem, a, mmu.UART_VA)
-    assert entry == mmu.UART_PA | 0x37       # small page, B (device), AP = 11, XN
-    assert mem[a + 4 * (mmu.UART_VA >> 20)] == mem[b + 4 * (mmu.UART_VA >> 20)]
-    assert walk(mem, a, mmu.UART_VA + 0x1000) == 0       # fw_cfg and the rest: nothing
-    pt.map(a, mmu.UART_VA + 0x1000, 0x4090_0000, 12, 7)  # users cannot map beside it
-    assert pt.translate(a, mmu.UART_VA + 0x1000) is None
+    assert walk(mem, a, mmu.UART_PA) is None and pt.translate(b, mmu.UART_PA) is None
+    assert pt.device_areas == () and pt.driver_pages == ((mmu.UART_PA, mmu.UART_PA + 0x1000),)
+    pt.map(a, mmu.UART_PA, mmu.UART_PA, 12, 7)          # the driver's space only
+    mem.update(memory(pt))
+    assert walk(mem, a, mmu.UART_PA) == mmu.UART_PA | 0x37   # small, B (device), AP 11, XN
+    assert pt.translate(a, mmu.UART_PA) == (mmu.UART_PA, 6)  # never executable
+    assert pt.translate(b, mmu.UART_PA) is None
+    pt.map(a, 0x1000_0000, 0x4090_0000, 12, 7)          # RAM stays normal memory
+    assert walk({**mem, **memory(pt)}, a, 0x1000_0000) & 0xC == 0xC
     pt.free_root(a)
-    c = pt.new_root()                                     # recycled: the page stays
-    assert walk({**mem, **memory(pt)}, c, mmu.UART_VA) == entry
+    c = pt.new_root()                                     # recycled: not inherited
+    assert pt.translate(c, mmu.UART_PA) is None

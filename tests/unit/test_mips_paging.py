@@ -103,7 +103,22 @@ def test_is_the_kernels_page_table_protocol_and_the_hooks_give_it():
     # the pool is the kernel's: outside the RAM sigma0 hands out, inside kseg0's RAM
     assert layout["ram_high"] <= layout["pt_pool_low"] < layout["pt_pool_high"] <= 0x0800_0000
     assert pt.kernel_address(layout["kip"]) == KSEG0 + layout["kip"]
-    assert (pagetables.DEVICE_PAIR, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
+    assert (pagetables.USER_TOP, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
+
+
+def test_the_isa_io_page_is_in_no_space_until_a_driver_gets_it_uncached():
+    """No device memory in every space (nothing wired, no KIP "dedicated" area):
+    sigma0 maps the ISA I/O page at va = pa for one driver; there it is uncached."""
+    pt = tables()
+    io = pagetables.ISA_IO
+    a, b = pt.new_root(), pt.new_root()
+    assert pt.device_areas == () and pt.driver_pages == ((io, io + 0x1000),)
+    assert not any(lo <= io < hi for lo, hi in pt.kernel_areas)
+    assert pt.translate(a, io) is None and pt.translate(b, io) is None
+    pt.map(a, io, io, 12, 6)
+    assert pt.translate(a, io) == (io, 7) and pt.translate(b, io) is None
+    assert pt.user_entry(io, 6) & (7 << 3) == pagetables.PTE_UNCACHED
+    assert pt.user_entry(0x0100_0000, 6) & (7 << 3) == pagetables.PTE_CACHED   # RAM
 
 
 def test_flat_mode_is_still_there(monkeypatch):

@@ -20,6 +20,10 @@ from l4gdb.target.qemu import QemuProcess
 FAKE_QEMU = r'''#!{python}
 import json, os, socket, sys, time
 mute_after = int(os.environ["FAKE_QMP_MUTE_AFTER"])
+gdb = next(a for a in sys.argv if a.startswith("socket,id=gdb,"))
+gdb_srv = socket.socket(socket.AF_UNIX)     # the gdbstub: listening, never answering
+gdb_srv.bind(gdb.split("path=")[1].split(",")[0])
+gdb_srv.listen(1)
 path = next(a for a in sys.argv if a.startswith("unix:"))[5:].split(",")[0]
 srv = socket.socket(socket.AF_UNIX)
 srv.bind(path)

@@ -368,12 +368,16 @@ def test_page_table_frames_and_pool_exhaustion():
 
 
 @pytest.mark.parametrize("xlen", [32, 64])
-def test_device_page_in_every_space(xlen):
+def test_device_page_in_no_space_until_a_driver_gets_it(xlen):
     from l4gdb_riscv.pagetables import RiscvPageTables
 
     lay = l4gdb_memory_layout(arch="riscv")
+    dev = lay["device_page"]
     pt = RiscvPageTables(xlen, pool=(0x87000000, 0x87100000), kernel_image=(0x80000000, 0x80010000),
-                         gate_page=lay["gate_page"], device_page=lay["device_page"])
-    for root in (pt.new_root(), pt.new_root()):
-        assert pt.translate(root, lay["device_page"] + 0x1c) == (lay["device_page"] + 0x1c, 6)
-    assert (lay["device_page"], lay["device_page"] + 0x1000) in pt.kernel_areas
+                         gate_page=lay["gate_page"], device_page=dev)
+    a, b = pt.new_root(), pt.new_root()
+    assert pt.translate(a, dev) is None and pt.translate(b, dev) is None
+    assert pt.device_areas == () and pt.driver_pages == ((dev, dev + 0x1000),)
+    assert not any(lo <= dev < hi for lo, hi in pt.kernel_areas)
+    pt.map(a, dev, dev, 12, 6)                       # sigma0's mapping for the driver
+    assert pt.translate(a, dev + 0x1c) == (dev + 0x1c, 6) and pt.translate(b, dev) is None

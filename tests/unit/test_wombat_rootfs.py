@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -45,13 +46,16 @@ def test_populate_makes_relative_applet_links(tmp_path):
     assert not (tmp_path / "escape").exists()
     assert (tree / "etc/passwd").read_text().startswith("root:x:0:0:")
     assert (tree / "etc/group").read_text().startswith("root:x:0:")
-    assert (tree / "tmp").stat().st_mode & 0o1777 == 0o1777
+    # /tmp is 1777 for the guest only: the host directory is not world-writable
+    assert stat.S_IMODE((tree / "tmp").stat().st_mode) == 0o755
     for d in ("proc", "dev", "root", "home"):
         assert (tree / d).is_dir()
+        assert not (tree / d).stat().st_mode & (stat.S_ISVTX | stat.S_IWOTH | stat.S_IWGRP)
     # the links resolve inside the jail as the guest sees it
     v = Vfs(tree, {"O_RDONLY": 0})
     proc = SimpleNamespace(pid=1, cwd="/", exe="/bin/busybox", umask=0o022, fds=FdTable())
     assert v.read_executable(proc, "/usr/bin/wc")[0] == "/bin/busybox"
+    assert stat.S_IMODE(v.stat(proc, "/tmp").mode) == 0o1777
     v.close()
     assert rootfs.populate(tree, ["bin/sh"]) == 0              # idempotent
 
@@ -77,3 +81,13 @@ def test_build_from_the_debian_package(tmp_path):
     rootfs.build("arm", base=tmp_path, deb=deb, force=True, log=messages.append)
     assert (dest / "bin").stat().st_ino != ino                 # rebuilt, swapped in whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arm"]   # no temp left over
+
+
+def test_settle_modes_mends_an_older_tree(tmp_path):
+    """A tree built before the host /tmp stopped being 1777 is mended in place."""
+    tree = tmp_path / "old"
+    (tree / "tmp").mkdir(parents=True)
+    os.chmod(tree / "tmp", 0o1777)
+    rootfs.settle_modes(tree)
+    assert stat.S_IMODE((tree / "tmp").stat().st_mode) == 0o755
+    assert (tree / ".l4gdb-modes").read_text() == "1777 tmp\n"

@@ -10,6 +10,7 @@ from fake_target import ARCH32, FakeMachine
 from wombat_mm_env import Load, build_elf
 
 from l4gdb.iguana import install as install_iguana
+from l4gdb.iguana.server import split_passwd
 from l4gdb.kernel.paging import R, W, X
 from l4gdb.kernel.types import MsgTag
 from l4gdb.wombat.errors import LinuxError
@@ -51,8 +52,9 @@ class World:
         words = [int.from_bytes(raw[i:i + 4], "little") for i in range(0, 32, 4)]
         tid = self.m.tid(SERVER_THREAD_NO)
         assert self.m.running == self.m.root
-        tag = MsgTag(u=3 + len(words), label=SHARE_LABEL).raw(32)
-        self.m.ipc(tid, tid, 0, tag, ref, passwd, rights, *words)
+        pw = split_passwd(passwd, 32)                   # two words on 32-bit
+        tag = MsgTag(u=2 + len(pw) + len(words), label=SHARE_LABEL).raw(32)
+        self.m.ipc(tid, tid, 0, tag, ref, *pw, rights, *words)
         reply = MsgTag.from_raw(self.m.mr(0))
         assert not reply.error
         return reply.label

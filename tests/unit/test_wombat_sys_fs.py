@@ -135,6 +135,11 @@ class World:
     term: Terminal
     root: Any
 
+    @property
+    def upper(self) -> Any:
+        """Where the guest's writes land on the host (the run's upper layer)."""
+        return self.server.vfs.upper_path
+
     def call(self, name: str) -> Call:
         return Call(self.server, Thread(self.proc), 0, name, [])  # type: ignore[arg-type]
 
@@ -202,11 +207,11 @@ def test_create_write_and_fstat(w):
     assert w.run("fstat64", fd, buf) == 0
     layout = w.abi.structs["stat64"]
     st = layout.unpack(w.mm.read(buf, layout.size))
-    host = os.stat(w.root / "tmp/out")
+    host = os.stat(w.upper / "tmp/out")
     assert st["st_size"] == 11 and st["st_ino"] == host.st_ino
     assert stat.S_IMODE(st["st_mode"]) == 0o644 and stat.S_ISREG(st["st_mode"])
     assert st["st_mtime"] == int(host.st_mtime) and st["st_nlink"] == 1
-    assert (w.root / "tmp/out").read_bytes() == b"hello world"
+    assert (w.upper / "tmp/out").read_bytes() == b"hello world"
 
 
 def test_readv_writev_lseek_pread(w):
@@ -225,7 +230,7 @@ def test_readv_writev_lseek_pread(w):
     buf = w.mm.alloc(4)
     assert w.run("pread64", fd, buf, 3, 5) == 3 and w.mm.read(buf, 3) == b"fgh"
     assert w.run("pwrite64", fd, w.mm.put(b"Z"), 1, 0) == 1
-    assert (w.root / "tmp/v").read_bytes() == b"Zbcdefgh"
+    assert (w.upper / "tmp/v").read_bytes() == b"Zbcdefgh"
     assert w.err("writev", fd, iov, -1) == "EINVAL"
     whole = w.mm.put(struct.pack("<II", a, 0x7FFFFFFF))     # far beyond the mapped memory
     assert w.err("writev", fd, whole, 1) == "EFAULT"
@@ -456,26 +461,26 @@ def test_name_calls(w):
     fd = w.run("open", "/tmp/t", w.fl("O_RDWR", "O_CREAT"), 0o666)
     w.run("write", fd, w.mm.put(b"123456"), 6)
     assert w.run("ftruncate", fd, 2) == 0 and w.run("fsync", fd) == 0
-    assert (w.root / "tmp/t").read_bytes() == b"12"
+    assert (w.upper / "tmp/t").read_bytes() == b"12"
     assert w.err("ftruncate", 0, 2) == "EINVAL"
     assert w.run("link", "/tmp/t", "/tmp/t2") == 0
     assert w.run("chmod", "/tmp/t2", 0o600) == 0
-    assert stat.S_IMODE(os.stat(w.root / "tmp/t").st_mode) == 0o600
-    owner = os.stat(w.root / "tmp/t")
+    assert stat.S_IMODE(os.stat(w.upper / "tmp/t").st_mode) == 0o600
+    owner = os.stat(w.upper / "tmp/t")
     assert w.run("fchownat", AT_FDCWD, "/tmp/t", 0xFFFFFFFF, 0xFFFFFFFF, 0) == 0
     assert w.run("chown", "/tmp/t", owner.st_uid, 0xFFFFFFFF) == 0
-    assert (os.stat(w.root / "tmp/t").st_uid, os.stat(w.root / "tmp/t").st_gid) == \
+    assert (os.stat(w.upper / "tmp/t").st_uid, os.stat(w.upper / "tmp/t").st_gid) == \
         (owner.st_uid, owner.st_gid)
     assert w.err("chown", "/tmp/nope", 0, 0) == "ENOENT"
     assert w.run("flock", fd, 2) == 0 and w.err("flock", 99, 2) == "EBADF"
     times = w.mm.put(struct.pack("<iiii", 100, 0, 200, 0))
     assert w.run("utimensat", AT_FDCWD, w.mm.cstr("/tmp/t"), times, 0) == 0
-    assert os.stat(w.root / "tmp/t").st_mtime == 200
+    assert os.stat(w.upper / "tmp/t").st_mtime == 200
     huge = w.mm.put(struct.pack("<qqqq", 1 << 62, 0, 0, 0))
     assert w.err("utimensat_time64", AT_FDCWD, w.mm.cstr("/tmp/t"), huge, 0) == "EINVAL"
     omit = w.mm.put(struct.pack("<iiii", 0, sys_fs.UTIME_OMIT, 300, 0))
     assert w.run("utimensat", fd, 0, omit, 0) == 0          # futimens
-    assert os.stat(w.root / "tmp/t").st_mtime == 300 and os.stat(w.root / "tmp/t").st_atime == 100
+    assert os.stat(w.upper / "tmp/t").st_mtime == 300 and os.stat(w.upper / "tmp/t").st_atime == 100
 
 
 # --- terminal ioctls -----------------------------------------------------------------------------

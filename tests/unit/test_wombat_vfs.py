@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 from dataclasses import dataclass, field
 
 import pytest
@@ -36,9 +37,10 @@ class Proc:
     fds: FdTable = field(default_factory=FdTable)
 
 
-@pytest.fixture
-def jail(tmp_path):
-    """A jail with some content, and a secret next to it that must stay unreachable."""
+@pytest.fixture(params=["overlay", "persist"])
+def jail(tmp_path, request):
+    """A jail with some content, and a secret next to it that must stay unreachable;
+    seen through the private upper layer (the default) or written through."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret").write_text("SECRET")
@@ -50,9 +52,30 @@ def jail(tmp_path):
     (root / "bin/busybox").write_bytes(b"\x7fELF...")
     (root / "bin/busybox").chmod(0o755)
     os.symlink("busybox", root / "bin/sh")
-    v = Vfs(root, X86_FLAGS, console=Console(output=lambda b: None))
+    v = Vfs(root, X86_FLAGS, console=Console(output=lambda b: None),
+            persist=request.param == "persist")
     yield v, root, outside
     v.close()
+
+
+def landed(v: Vfs, root):
+    """Where the guest's changes are on the host: the upper layer, or the rootfs."""
+    return v.upper_path if v.upper_path is not None else root
+
+
+def listing(v: Vfs, proc, path: str) -> list[str]:
+    """The names getdents64 gives for ``path`` (without . and ..)."""
+    f = v.open(proc, path, F["O_RDONLY"] | F["O_DIRECTORY"])
+    try:
+        data = f.getdents64(1 << 16)
+    finally:
+        f.release()
+    out, off = [], 0
+    while off < len(data):
+        reclen = struct.unpack_from("<H", data, off + 16)[0]
+        out.append(data[off + 19:off + reclen].split(b"\0", 1)[0].decode())
+        off += reclen
+    return sorted(n for n in out if n not in (".", ".."))
 
 
 def read_all(v: Vfs, proc: Proc, path: str, **kw) -> bytes:
@@ -152,8 +175,8 @@ def test_create_write_rename_unlink(jail):
     assert isinstance(f, HostFile)
     assert f.write(b"hello") == 5
     f.release()
-    assert (root / "tmp/new").read_text() == "hello"
-    assert stat.S_IMODE(os.stat(root / "tmp/new").st_mode) == 0o644      # umask 022
+    assert (landed(v, root) / "tmp/new").read_text() == "hello"
+    assert stat.S_IMODE(os.stat(landed(v, root) / "tmp/new").st_mode) == 0o644   # umask 022
     v.rename(p, "/tmp/new", "/tmp/renamed")
     assert read_all(v, p, "/tmp/renamed") == b"hello"
     v.link(p, "/tmp/renamed", "/tmp/hard")
@@ -168,7 +191,7 @@ def test_create_write_rename_unlink(jail):
     v.mkdir(p, "/tmp/d", 0o777)
     assert stat.S_IMODE(v.stat(p, "/tmp/d").mode) == 0o755
     v.rmdir(p, "/tmp/d")
-    assert os.listdir(root / "tmp") == []
+    assert os.listdir(landed(v, root) / "tmp") == [] and listing(v, p, "/tmp") == []
 
 
 def test_create_through_a_dangling_symlink(jail):
@@ -177,7 +200,7 @@ def test_create_through_a_dangling_symlink(jail):
     p = Proc()
     f = v.open(p, "/dangling", F["O_WRONLY"] | F["O_CREAT"], 0o600)
     f.release()
-    assert (root / "tmp/target").exists()
+    assert (landed(v, root) / "tmp/target").exists()
     assert errno_of(v.open, p, "/dangling", F["O_WRONLY"] | F["O_CREAT"] | F["O_EXCL"]) \
         == "EEXIST"
 
@@ -189,9 +212,9 @@ def test_access_and_chmod_and_utimens(jail):
     (root / "etc/passwd").chmod(0o644)
     assert errno_of(v.access, p, "/etc/passwd", 1) == "EACCES"
     v.chmod(p, "/etc/passwd", 0o600)
-    assert stat.S_IMODE(os.stat(root / "etc/passwd").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(landed(v, root) / "etc/passwd").st_mode) == 0o600
     v.utimens(p, "/etc/passwd", 1_000_000_000, None)
-    st = os.stat(root / "etc/passwd")
+    st = os.stat(landed(v, root) / "etc/passwd")
     assert st.st_atime_ns == 1_000_000_000
     assert errno_of(v.access, p, "/nope", 0) == "ENOENT"
 
@@ -378,7 +401,7 @@ def test_rename_out_of_jail_is_impossible(jail):
     v.mkdir(p, "/outside", 0o755)
     v.rename(p, "/secret", "/../../outside/secret")
     assert (outside / "secret").read_text() == "SECRET"
-    assert (root / "outside/secret").read_text() == "jail's own secret"
+    assert (landed(v, root) / "outside/secret").read_text() == "jail's own secret"
 
 
 def test_directory_swapped_for_a_symlink_during_the_walk(jail, monkeypatch):
@@ -416,7 +439,8 @@ def test_host_special_files_stay_shut(jail):
 def test_read_executable(jail):
     v, root, _ = jail
     p = Proc()
-    assert v.read_executable(p, "/bin/sh") == ("/bin/busybox", b"\x7fELF...")
+    path, f = v.read_executable(p, "/bin/sh")
+    assert (path, f.size, f.pread(0, 64)) == ("/bin/busybox", 7, b"\x7fELF...")
     assert errno_of(v.read_executable, p, "/etc/passwd") == "EACCES"
     assert errno_of(v.read_executable, p, "/bin") == "EACCES"
     assert errno_of(v.read_executable, p, "/nope") == "ENOENT"
@@ -575,4 +599,4 @@ def test_changes_fail_as_the_kernel_fails(jail, tmp_path):
             got.append(e.errno)
     names = [" ".join(o) for o in OPS]
     assert dict(zip(names, got, strict=True)) == dict(zip(names, want, strict=True))
-    assert sorted(os.listdir(root / "tmp")) == sorted(os.listdir(twin / "tmp"))
+    assert listing(v, p, "/tmp") == sorted(os.listdir(twin / "tmp"))

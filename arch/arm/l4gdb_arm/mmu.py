@@ -14,14 +14,15 @@ want their stack up to 0xbf000000 and the kuser helper page at 0xffff0000):
 * the same sections in every L1 (as ``kernel.S``'s boot table): the *kernel
   window*, all RAM at 0xC0000000 + (pa - 0x40000000), privileged read-write,
   never executable, and the GIC at 0xF8000000 (privileged device memory).
-* the MB above the GIC (0xF8100000) through one L2 table all spaces share:
-  its first page is the PL011 UART (PA 0x09000000) as user read-write device
-  memory, for a user-level driver (``l4/arch/device.h``); the rest of the MB
-  maps nothing (a whole section would expose fw_cfg's DMA beside it).
   Every table update and every UTCB or string-copy write the kernel makes
   goes through the window, so it works whichever space the CPU is in.
+* no device memory: the PL011 UART's page (PA 0x09000000) is a driver's, in
+  the space that was given it (``driver_pages``: sigma0 maps it to the one
+  space that asks first, the root task; under Iguana only a PD holding the
+  hardware capability gets device memory, through a memsection). A user page
+  outside RAM is mapped as device memory (``user_entry``).
 
-Users can map nothing in the kernel image, the window or the GIC and UART MBs
+Users can map nothing in the kernel image, the window or the GIC's MB
 (``kernel_areas``); vectors are at VBAR (SCTLR.V = 0), so 0xffff0000 is free.
 
 Tables and UTCB frames come from a pool of RAM (``pt_pool_low`` ..
@@ -45,7 +46,6 @@ SECT_DEVICE = 0x416              # AP = 01, XN, shared device
 GIC_PA = 0x0800_0000             # virt's GICv2: distributor and CPU interface
 GIC_VA = 0xF800_0000
 UART_PA = 0x0900_0000            # virt's PL011 (its receive interrupt: SPI 1, line 33)
-UART_VA = GIC_VA + (1 << 20)
 
 # Small-page descriptor bits.
 SMALL = 0x2
@@ -91,9 +91,9 @@ class ArmPageTables(PageTableBuilder):
         self.ram_low, self.ram_high = ram
         self.window = window
         window_end = window + (self.ram_high - self.ram_low)
-        self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, UART_VA + MB))
-        self.device_areas = ((UART_VA, UART_VA + PAGE),)     # user RW in every space
-        self._uart_l2: int | None = None              # shared by every L1
+        self.kernel_areas = (kernel_image, (window, window_end), (GIC_VA, GIC_VA + MB))
+        self.device_areas: tuple[tuple[int, int], ...] = ()  # none in every space
+        self.driver_pages = ((UART_PA, UART_PA + PAGE),)     # sigma0 gives one space each
         self._free_l1: list[tuple[int, int | None]] = []    # L1, its image L2
         self._free_l2: list[int] = []
         self._l1: dict[int, dict[int, int]] = {}      # root -> {L1 index: L2 table}
@@ -128,7 +128,6 @@ class ArmPageTables(PageTableBuilder):
             self._put(root + 4 * ((self.window >> 20) + mb),
                       (self.ram_low + mb * MB) | SECT_WINDOW)
         self._put(root + 4 * (GIC_VA >> 20), GIC_PA | SECT_DEVICE)
-        self._put(root + 4 * (UART_VA >> 20), self._uart_table() | COARSE)
         lo, hi = self.kernel_image
         for va in range(lo & ~0xFFF, hi, PAGE):
             self._set(root, va, va | SMALL | CB | AP_PRIV_RW)
@@ -137,13 +136,6 @@ class ArmPageTables(PageTableBuilder):
         # stopped in user mode by pointing it at the preemption gate (an svc).
         self._set(root, lo & ~0xFFF, (lo & ~0xFFF) | SMALL | CB | AP_USER_RO)
         return root
-
-    def _uart_table(self) -> int:
-        if self._uart_l2 is None:
-            self._uart_l2 = self._bump(PAGE)   # a page of its own: never freed with a space
-            self._put(self._uart_l2 + 4 * ((UART_VA >> 12) & 0xFF),
-                      UART_PA | SMALL | DEVICE | AP_USER_RW | XN)
-        return self._uart_l2
 
     def free_root(self, root: int) -> None:
         # The CPU may still run on this table until the next TTBR0 write, which
@@ -193,7 +185,11 @@ class ArmPageTables(PageTableBuilder):
         return 0 <= vaddr < USER_TOP and not any(lo <= vaddr < hi for lo, hi in self.kernel_areas)
 
     def user_entry(self, paddr: int, rights: int) -> int:
-        return small_entry(paddr, rights)
+        entry = small_entry(paddr, rights)
+        if entry and not self.ram_low <= paddr < self.ram_high:
+            # Device memory (a driver's page): shared device, never executable.
+            entry = (entry & ~CB) | DEVICE | XN
+        return entry
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         if root not in self._l1 or not 0 <= vaddr < USER_TOP:

@@ -23,8 +23,9 @@ which is therefore the kernel window: every table update and every UTCB or
 string-copy write goes to ``kernel_address(pa) = pa + 0x80000000``. User
 code sees kuseg only (0..2 GiB); the first 128 KiB of it (the kernel image's
 alias, where wired TLB entry 0 maps the preemption gate for every ASID) are
-never mapped for users, nor is the top 8 KiB of kuseg (``DEVICE_PAIR``: a
-wired TLB pair that shows the ISA I/O page to user-level drivers).
+never mapped for users. The ISA I/O page (``ISA_IO``, physical 0x18000000)
+is a user-level driver's: in no space by default (``driver_pages``: sigma0
+maps it at va = pa for the one space that asks), uncached wherever mapped.
 
 The TLB has no execute permission and no write-only pages: a valid entry is
 readable and executable, a dirty one writable too.
@@ -39,19 +40,21 @@ USER_TOP = 0x8000_0000            # kuseg
 DIR_USER_ENTRIES = USER_TOP >> 22
 STALE_WORD = 1023
 ASIDS = 255                       # 1..255; 0 is the boot (flat) ASID
-DEVICE_PAIR = 0x7FFF_E000         # kernel.S's wired device entry (l4/arch/device.h)
+ISA_IO = 0x1800_0000              # Malta's ISA I/O page (l4/arch/device.h)
 
 PTE_G = 0x1
 PTE_V = 0x2
 PTE_D = 0x4
 PTE_CACHED = 3 << 3               # C = 3: cacheable, noncoherent, write-back
+PTE_UNCACHED = 2 << 3             # C = 2: uncached (device memory)
 
 
-def pte(paddr: int, rights: int) -> int:
+def pte(paddr: int, rights: int, cached: bool = True) -> int:
     """EntryLo for a user page with L4 rwx rights (4 r, 2 w, 1 x); 0 = invalid."""
     if not rights & 7:
         return 0
-    return ((paddr >> 12) << 6) | PTE_CACHED | PTE_V | (PTE_D if rights & 2 else 0)
+    c = PTE_CACHED if cached else PTE_UNCACHED
+    return ((paddr >> 12) << 6) | c | PTE_V | (PTE_D if rights & 2 else 0)
 
 
 def pte_rights(entry: int) -> int:
@@ -83,8 +86,9 @@ class MipsPageTables(PageTableBuilder):
                  kernel_image: tuple[int, int]) -> None:
         super().__init__(pool, kernel_image)
         self.ram_low, self.ram_high = ram
-        self.kernel_areas = (kernel_image, (DEVICE_PAIR, 1 << 32))
-        self.device_areas = ((DEVICE_PAIR, DEVICE_PAIR + 0x2000),)   # the wired pair, for users
+        self.kernel_areas = (kernel_image, (USER_TOP, 1 << 32))
+        self.device_areas: tuple[tuple[int, int], ...] = ()          # none in every space
+        self.driver_pages = ((ISA_IO, ISA_IO + PAGE),)               # sigma0: one space each
         self._dirs: dict[int, dict[int, int]] = {}     # directory -> {index: table}
         self._tables: dict[int, list[int]] = {}        # table -> 1024 entries
         self._asid: dict[int, int] = {}                # directory -> ASID
@@ -179,7 +183,8 @@ class MipsPageTables(PageTableBuilder):
         return self._directory(root) in self._dirs
 
     def user_entry(self, paddr: int, rights: int) -> int:
-        return pte(paddr, rights)
+        # Outside RAM is device memory (a driver's page): never through the cache.
+        return pte(paddr, rights, cached=self.ram_low <= paddr < self.ram_high)
 
     def translate(self, root: int, vaddr: int) -> tuple[int, int] | None:
         directory = self._directory(root)

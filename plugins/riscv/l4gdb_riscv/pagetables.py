@@ -5,9 +5,10 @@ stays clear): the kernel reaches every physical address as itself, so there
 is no kernel window (``kernel_address(pa) = pa``) and the kernel image is not
 mapped in user spaces at all -- except the preemption gate's page, user
 execute-only at its physical address in every space (the host points a
-user-mode CPU at it). Every space also maps the goldfish RTC's page (the
-device user-level drivers program: l4/arch/device.h) read-write at its
-physical address; users can map nothing over either. The return path loads
+user-mode CPU at it); users can map nothing over it. The goldfish RTC's page
+(the device user-level drivers program: l4/arch/device.h) is in no space by
+default: sigma0 maps it at its physical address for the one space that asks
+(``driver_pages``). The return path loads
 ``satp`` (mode | root >> 12) from the exit block's ``space_root`` (the root
 table's physical address) when it is non-zero, then ``sfence.vma``.
 
@@ -78,10 +79,10 @@ class RiscvPageTables(PageTableBuilder):
         self.gate_page = gate_page
         self.device_page = device_page
         self.kernel_areas = (kernel_image, (self.va_top, 1 << xlen))
-        self.device_areas: tuple[tuple[int, int], ...] = ()    # user RW in every space
-        if device_page is not None:
-            self.kernel_areas += ((device_page, device_page + 0x1000),)
-            self.device_areas = ((device_page, device_page + 0x1000),)
+        self.device_areas: tuple[tuple[int, int], ...] = ()    # none in every space
+        # The RTC's page is a driver's: sigma0 maps it (va = pa) for one space only.
+        self.driver_pages: tuple[tuple[int, int], ...] = () if device_page is None \
+            else ((device_page, device_page + 0x1000),)
         self._tables: dict[int, dict[int, int]] = {}   # table -> {index: entry}
         self._children: dict[int, dict[int, int]] = {}  # table -> {index: next table}
         self._roots: set[int] = set()
@@ -103,8 +104,6 @@ class RiscvPageTables(PageTableBuilder):
         root = self._new_table()
         self._roots.add(root)
         self._set(root, self.gate_page, pte(self.gate_page, 1))   # user execute-only
-        if self.device_page is not None:
-            self._set(root, self.device_page, pte(self.device_page, 6))   # read-write
         return root
 
     def _free_table(self, table: int, level: int) -> None:

@@ -61,7 +61,7 @@ GATE_PAGE = 0x8000F000            # guest/kernel.ld: the image's last page
 # Lines 32..63 are the PLIC's sources 0..31 (machine external interrupt, mcause 11).
 TICK_IRQ = 7
 IRQ_LINES = range(64)
-DEVICE_PAGE = 0x00101000          # the goldfish RTC, mapped in every space (l4/arch/device.h)
+DEVICE_PAGE = 0x00101000          # the goldfish RTC, a driver's page (l4/arch/device.h)
 MTIME_HZ = 10_000_000
 ENTRY_COUNTER_WORD = 39
 RV32_MAX_SKIP = 10_000

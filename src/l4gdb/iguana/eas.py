@@ -102,8 +102,11 @@ class Eas:
     def _check_dest(self, vaddr: int, size: int) -> None:
         k = self.server.kernel
         assert k is not None
+        # The KIP and UTCB areas by overlap: size is the guest's, no walk over it.
+        reserved = any(not a.is_nil and a.base < vaddr + size and vaddr < a.base + a.size
+                       for a in (self.space.kip_area, self.space.utcb_area))
         if vaddr & (PAGE - 1) or vaddr + size > 1 << k.bits or k.mdb.in_kernel_area(vaddr, size) \
-                or any(self.space.reserved(v) for v in range(vaddr, vaddr + size, PAGE)):
+                or reserved:
             raise Fail(IguanaError.EINVAL)
 
     def delete(self) -> None:
@@ -197,10 +200,9 @@ def _eas_map(s: IguanaServer, caller: Pd, t: Tcb, ref: int, src: int, dst: int,
         raise Fail(IguanaError.EPERM)
     eas._check_dest(dst, fp.size)
     first = (fp.base - ms.base) >> PAGE_LOG2
-    for i in range(fp.size >> PAGE_LOG2):
-        pa = ms.frames[first + i]
-        if pa is not None:                              # unbacked pages are skipped (OKL4)
-            s._map_into(eas.space, dst + i * PAGE, pa, rights)
+    for i, pa in ms.frames.backed(first, first + (fp.size >> PAGE_LOG2)):
+        # unbacked pages are skipped (OKL4)
+        s._map_into(eas.space, dst + (i - first) * PAGE, pa, rights)
     return ()
 
 

@@ -25,6 +25,11 @@ from l4gdb.kernel.types import ThreadId
 from .errors import Fail, IguanaError
 from .server import IID_HARDWARE, METHODS, PAGE, Memsection, Pd
 
+# The most device memory one memsection may be backed with (16 MiB: every
+# device of the boards here fits many times over; a bigger, guest-chosen size
+# would size the host's frame table).
+MAX_DEVICE_BACKING = 1 << 24
+
 if TYPE_CHECKING:
     from l4gdb.kernel.kernel import Kernel
     from l4gdb.kernel.thread import Tcb
@@ -74,12 +79,14 @@ def back_memsection(s: IguanaServer, hw: Hardware, ms: Memsection, paddr: int,
                     attributes: int) -> None:
     k = s.kernel
     assert k is not None
-    if ms.kind != "user" or any(pa is not None for pa in ms.frames):
+    if ms.kind != "user" or ms.frames.count:
         raise Fail(IguanaError.EINVAL)                # only an unbacked user memsection
     end = paddr + ms.size
     if paddr & (PAGE - 1) or end > 1 << k.bits or (paddr < k.mdb.ram[1] and k.mdb.ram[0] < end):
         raise Fail(IguanaError.EINVAL)
-    ms.frames = list(range(paddr, end, PAGE))
+    if ms.size > MAX_DEVICE_BACKING:
+        raise Fail(IguanaError.ENOMEM)                # every page is a frame entry here
+    ms.frames.set_run(0, range(paddr, end, PAGE))
     ms.kind = "device"
     ms.attributes = attributes
     hw.regions.append((ms.ref, paddr, ms.size))

@@ -36,7 +36,7 @@ def snapshot(s: IguanaServer) -> dict[str, Any]:
              "server": m.server, "fixed": m.fixed, "kind": m.kind,
              "attached": [{"pd": p.ref, "rights": p.attached[m]} for p in pds
                           if m in p.attached],
-             "frames": list(m.frames)} for m in s.memsections],
+             "frames": [[i, pa] for i, pa in m.frames.backed()]} for m in s.memsections],
         "threads": [{"ref": t.ref, "pd": t.pd.ref, "l4id": t.tcb.global_id,
                      "priority": t.priority, "started": t.started,
                      "state": t.tcb.state.value, "eas": t.eas.ref if t.eas else 0,

@@ -12,6 +12,8 @@ from .errors import Fail as _Fail
 from .errors import IguanaError
 from .pools import Physpool, Virtpool
 from .server import (
+    CLIST_MAX_CAPS,
+    CLISTS_PER_PD,
     IID_CLIST,
     IID_MEMSECTION,
     IID_PD,
@@ -26,7 +28,16 @@ from .server import (
     Memsection,
     Pd,
     Session,
+    join_passwd,
+    split_passwd,
 )
+
+
+def _room_for_clist(pd: Pd) -> None:
+    """A PD holds at most CLISTS_PER_PD clists: each is host memory, and every
+    clist of a PD is searched on each of its calls."""
+    if len(pd.clists) >= CLISTS_PER_PD:
+        raise _Fail(IguanaError.ENOMEM)
 
 
 def _pd_mypd(s: IguanaServer, caller: Pd, t: Tcb) -> tuple[int, ...]:
@@ -70,6 +81,7 @@ def _pd_create_session(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int, client:
     sv = s._thread_by_l4(server)
     if cl is None or sv is None:
         raise _Fail(IguanaError.ENOENT)
+    _room_for_clist(sv.pd)
     clist = s._new_clist(sv.pd)           # the server sees what the client puts in
     sess = Session(s._ref(), s._passwd(), pd, cl, sv, clist)
     s.objects[sess.ref] = sess
@@ -81,6 +93,7 @@ def _pd_create_session(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int, client:
 
 def _pd_create_clist(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int) -> tuple[int, ...]:
     pd = s._obj(caller, pd_ref, Pd)
+    _room_for_clist(pd)
     c = s._new_clist(pd)
     s._grant(caller, c)
     return (c.ref,)
@@ -91,6 +104,7 @@ def _pd_add_clist(s: IguanaServer, caller: Pd, t: Tcb, pd_ref: int,
     pd = s._obj(caller, pd_ref, Pd)
     c = s._obj(caller, clist_ref, Clist)
     if c not in pd.clists:
+        _room_for_clist(pd)
         pd.clists.append(c)
     return ()
 
@@ -194,20 +208,32 @@ def _clist_delete(s: IguanaServer, caller: Pd, t: Tcb, ref: int) -> tuple[int, .
     return ()
 
 
-def _clist_insert(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int,
-                  passwd: int) -> tuple[int, ...]:
+def _clist_insert(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int, pw_lo: int,
+                  pw_hi: int) -> tuple[int, ...]:
+    """Any (ref, password) pair goes in unchecked (Iguana's model: a capability is
+    what you know) while the clist holds fewer than CLIST_MAX_CAPS: ENOMEM then,
+    as Iguana's clist, a fixed-size memsection, has no room. The password is pw_lo alone on
+    64-bit, pw_lo + pw_hi << 32 on 32-bit."""
+    assert s.kernel is not None
     c = s._obj(caller, ref, Clist)
     if obj not in s.objects:
         raise _Fail(IguanaError.ENOENT)
-    c.caps.append((obj, passwd))
+    if len(c.caps) >= CLIST_MAX_CAPS:
+        raise _Fail(IguanaError.ENOMEM)
+    c.caps.append((obj, join_passwd((pw_lo, pw_hi), s.kernel.bits)))
     return ()
+
+
+def _cap_words(s: IguanaServer, r: int, pw: int) -> tuple[int, ...]:
+    assert s.kernel is not None
+    return (r, *split_passwd(pw, s.kernel.bits))
 
 
 def _clist_lookup(s: IguanaServer, caller: Pd, t: Tcb, ref: int, obj: int) -> tuple[int, ...]:
     c = s._obj(caller, ref, Clist)
     for r, pw in c.caps:
         if r == obj:
-            return r, pw
+            return _cap_words(s, r, pw)
     raise _Fail(IguanaError.ENOENT)
 
 
@@ -225,7 +251,7 @@ def _clist_find(s: IguanaServer, caller: Pd, t: Tcb, obj: int) -> tuple[int, ...
     for c in caller.clists:
         for r, pw in c.caps:
             if r == obj:
-                return r, pw
+                return _cap_words(s, r, pw)
     raise _Fail(IguanaError.ENOENT)
 
 

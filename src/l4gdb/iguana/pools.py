@@ -75,19 +75,29 @@ class Physpool:
         for pa in pages:                                  # handed out zeroed
             k.write_memory(k.paging.kernel_address(pa) if k.paging else pa, zero)
 
-    def alloc_frames(self, n: int) -> list[int] | None:
-        """n frames, not necessarily contiguous (a memsection's backing)."""
+    def free_pages(self) -> int:
+        """How many frames the pool has left (a bound on any request)."""
         s0 = self._sigma0()
         if s0 is None:
+            return 0
+        taken = sum(1 for pa in s0.owner if s0.free_low <= pa < s0.free_high)
+        return max(0, (s0.free_high - s0.free_low) // PAGE - taken)
+
+    def alloc_frames(self, n: int) -> list[int] | None:
+        """n frames, not necessarily contiguous (a memsection's backing); None when
+        the pool has fewer free. One walk over the pool: n (guest-given) never
+        sizes anything before it is known to fit."""
+        s0 = self._sigma0()
+        if s0 is None or n > self.free_pages():
             return None
         frames: list[int] = []
-        for _ in range(n):
-            pa = s0._find_free(PAGE_LOG2)
-            if pa is None:
-                self.free_frames(frames)
-                return None
-            s0.owner[pa] = -1                             # taken while we look on
-            frames.append(pa)
+        pa = (s0.free_low + PAGE - 1) & ~(PAGE - 1)
+        while len(frames) < n and pa + PAGE <= s0.free_high:
+            if pa not in s0.owner:
+                frames.append(pa)
+            pa += PAGE
+        if len(frames) < n:
+            return None
         self._take(frames)
         return frames
 
@@ -137,7 +147,7 @@ class Physmem:
         s = self.pool.server
         frames = set(range(self.base, self.base + self.size, PAGE))
         for ms in list(s.memsections):
-            idx = [i for i, pa in enumerate(ms.frames) if pa in frames]
+            idx = [i for i, pa in ms.frames.backed() if pa in frames]
             for i in idx:
                 ms.frames[i] = None
             if idx:
@@ -202,9 +212,9 @@ def _ms_map(s: IguanaServer, caller: Pd, t: Tcb, ref: int, offset: int,
     if ms.kind != "user" or offset & (PAGE - 1) or offset + pm.size > ms.size:
         raise Fail(IguanaError.EINVAL)
     lo, hi = offset >> PAGE_LOG2, (offset + pm.size) >> PAGE_LOG2
-    if any(pa is not None for pa in ms.frames[lo:hi]):
+    if ms.frames.any_backed(lo, hi):
         raise Fail(IguanaError.EBUSY)                 # already mapped there
-    ms.frames[lo:hi] = list(range(pm.base, pm.base + pm.size, PAGE))
+    ms.frames.set_run(lo, range(pm.base, pm.base + pm.size, PAGE))
     s.sync(ms, lo, hi)
     return ()
 
@@ -216,9 +226,9 @@ def _ms_unmap(s: IguanaServer, caller: Pd, t: Tcb, ref: int, offset: int,
             or offset + size > ms.size or size == 0:
         raise Fail(IguanaError.EINVAL)
     lo, hi = offset >> PAGE_LOG2, (offset + size) >> PAGE_LOG2
-    if all(pa is None for pa in ms.frames[lo:hi]):
+    if not ms.frames.any_backed(lo, hi):
         raise Fail(IguanaError.ENOENT)
-    ms.frames[lo:hi] = [None] * (hi - lo)
+    ms.frames.clear(lo, hi)
     s.sync(ms, lo, hi)
     return ()
 

@@ -18,8 +18,7 @@ master capability in its default clist.
 
 from __future__ import annotations
 
-import hashlib
-import os
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,7 @@ from l4gdb.kernel.types import (
 
 from .errors import Fail as _Fail
 from .errors import IguanaError
+from .frames import Frames
 
 if TYPE_CHECKING:
     from l4gdb.kernel.kernel import Kernel
@@ -58,6 +58,14 @@ RWX = 7
 W = 2
 MS_FIXED = 0x1                           # create_memsection flags: at the given base
 MS_USER = 0x10                           # OKL4's MEM_USER: no backing until mapped/backed
+# A password has 64 random bits on every arch: one word on 64-bit, two (low word
+# first) on 32-bit, wherever a capability travels in IPC. 0 is INVALID_CAP's.
+PASSWD_BITS = 64
+# clist_insert fills a clist up to this many caps (ENOMEM then): a clist full
+# of guesses tests them all in one call, so this bounds the guesses per call.
+# The master caps the server grants always go in (one per live object made).
+CLIST_MAX_CAPS = 512
+CLISTS_PER_PD = 16                       # clists one PD may hold (create/add_clist)
 
 
 @dataclass(eq=False)
@@ -75,7 +83,7 @@ class Memsection:
     base: int
     size: int
     owner: Pd
-    frames: list[int | None] = field(default_factory=list)   # None: not backed (yet)
+    frames: Frames = field(default_factory=Frames)   # sparse; unset: not backed (yet)
     server: int = NILTHREAD  # L4 id of the registered server thread
     fixed: bool = False
     kind: str = "normal"     # normal (frames of its physpool), user (physmem), device
@@ -141,11 +149,9 @@ class IguanaServer:
         self.hardware: Any = None        # the hardware object (hardware.py)
         self._devices: Space | None = None   # mapping roots of device memory
         self._next_ref = OBJREF_BASE
-        # Passwords are a keyed hash of a counter: a PD that knows its own caps'
-        # passwords (clist_lookup) cannot compute anyone else's (it could with an
-        # LCG). The key is new in every run.
-        self._key = os.urandom(16)
-        self._passwords = 0
+        # Every password given out in this run: none is given twice (a memsection
+        # made again at the same address must not revive an old capability).
+        self._issued: set[int] = set()
 
     # --- setup --------------------------------------------------------------------
     def attach(self, kernel: Kernel) -> None:
@@ -176,10 +182,13 @@ class IguanaServer:
 
     # --- object bookkeeping ---------------------------------------------------------
     def _passwd(self) -> int:
-        self._passwords += 1
-        h = hashlib.blake2b(self._passwords.to_bytes(8, "little"), key=self._key,
-                            digest_size=4)
-        return int.from_bytes(h.digest(), "little") & 0x7FFF_FFFF | 1
+        """A fresh password from the OS CSPRNG: what a PD knows of its own caps
+        says nothing of anyone else's. Never 0 (INVALID_CAP), never repeated."""
+        while True:
+            pw = secrets.randbits(PASSWD_BITS)
+            if pw and pw not in self._issued:
+                self._issued.add(pw)
+                return pw
 
     def _ref(self) -> int:
         ref = self._next_ref
@@ -367,14 +376,18 @@ class IguanaServer:
                                Fpage(va, PAGE_LOG2, rights), grant=False)
 
     def _map_now(self, ms: Memsection, space: Space, rights: int = RWX) -> None:
-        for va, pa in zip(ms.pages(), ms.frames, strict=True):
-            if pa is not None:
-                self._map_into(space, va, pa, rights)
+        for i, pa in ms.frames.backed():
+            self._map_into(space, ms.base + (i << PAGE_LOG2), pa, rights)
 
     def _unmap(self, ms: Memsection, space: Space, lo: int = 0, hi: int | None = None) -> None:
+        """Remove space's mappings of pages [lo, hi) of ms; the walk is bounded by
+        what space has mapped, not by the memsection's (guest-chosen) size."""
         k = self.kernel
         assert k is not None
-        for va in ms.pages()[lo:hi]:
+        vas = ms.pages()[lo:hi]
+        if len(vas) > len(space.pages):
+            vas = [va for va in space.pages if va in vas]     # range membership: O(1)
+        for va in vas:
             node = space.pages.get(va)
             if node is not None:
                 k.mdb.remove_subtree(node)
@@ -423,14 +436,13 @@ class IguanaServer:
                 raise _Fail(IguanaError.ENOMEM)
             base = got
         pool = physpool or self.physpool
-        frames: list[int | None]
-        if user:
-            frames = [None] * (size >> PAGE_LOG2)
-        else:
+        frames = Frames(size >> PAGE_LOG2)
+        if not user:
+            # More than the pool has free fails before any frame is looked for.
             got_frames = pool.alloc_frames(size >> PAGE_LOG2)
             if got_frames is None:
                 raise _Fail(IguanaError.ENOMEM)
-            frames = list(got_frames)
+            frames.set_run(0, got_frames)
         ms = Memsection(base, self._passwd(), base, size, owner, frames, fixed=fixed,
                         kind="user" if user else "normal", physpool=None if user else pool)
         self.objects[ms.ref] = ms
@@ -448,13 +460,13 @@ class IguanaServer:
             self._unmap(ms, space)
         if ms.kind == "normal":
             # Its frames go back: nothing mapped from them (an EAS too) survives.
-            for pa in ms.frames:
-                node = self.root_node(pa) if pa is not None else None
+            for pa in ms.frames.paddrs():
+                node = self.root_node(pa)
                 if node is not None:
                     for child in list(node.children):
                         k.mdb.remove_subtree(child)
-            ms.physpool.free_frames([pa for pa in ms.frames if pa is not None])
-        ms.frames = []
+            ms.physpool.free_frames(ms.frames.paddrs())
+        ms.frames = Frames()
         for pd in self._pds():
             pd.attached.pop(ms, None)
         self.memsections.remove(ms)
@@ -621,6 +633,23 @@ class IguanaServer:
 # memsection, session, clist) and the modules of the other interfaces (eas,
 # hardware, pools, attach) fill it in; docs/iguana.md lists them.
 METHODS: dict[tuple[int, int], Any] = {}
+
+
+def passwd_words(bits: int) -> int:
+    """How many words a password takes in IPC on a bits-wide arch."""
+    return max(1, PASSWD_BITS // bits)
+
+
+def split_passwd(pw: int, bits: int) -> tuple[int, ...]:
+    """The IPC words of a password, low word first."""
+    mask = (1 << bits) - 1
+    return tuple((pw >> (bits * i)) & mask for i in range(passwd_words(bits)))
+
+
+def join_passwd(words: list[int] | tuple[int, ...], bits: int) -> int:
+    """The password sent as words (low word first); extra words are ignored."""
+    mask = (1 << bits) - 1
+    return sum((w & mask) << (bits * i) for i, w in enumerate(words[:passwd_words(bits)]))
 
 
 def _rwx(bits: int) -> str:

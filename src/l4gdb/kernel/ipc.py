@@ -89,14 +89,25 @@ def start_ipc(k: Kernel, cur: Tcb, to: int, from_spec: int, snd: Timeout, rcv: T
 
 
 def receive_phase(k: Kernel, t: Tcb) -> None:
-    """Run t's receive phase (or finish a send-only IPC)."""
+    """Run t's receive phase (or finish a send-only IPC).
+
+    A sender that t takes goes on with its own receive phase, which may take a
+    sender in turn: a loop, not a recursion (a chain of threads each calling
+    the next can be as long as there are threads)."""
+    nxt: Tcb | None = t
+    while nxt is not None:
+        nxt = _receive_step(k, nxt)
+
+
+def _receive_step(k: Kernel, t: Tcb) -> Tcb | None:
+    """One thread's receive phase; the sender whose receive phase comes next."""
     op = t.op
     assert op is not None
     t.state = State.RUNNING
     if op.from_spec == NILTHREAD:
         t.host_reply = None
         finish(k, t, from_id=NILTHREAD)
-        return
+        return None
     reply, t.host_reply = t.host_reply, None
     if reply is not None and _spec_matches(k.bits, t, op.from_spec, reply[0]):
         host, words = reply
@@ -108,22 +119,23 @@ def receive_phase(k: Kernel, t: Tcb) -> None:
             _transfer_failed(k, host, t, words, errors)
         else:
             deliver(k, host, t, words)
-        return
+        return None
     closed = None
     if not (is_any(op.from_spec, k.bits) or is_anylocal(op.from_spec, k.bits)):
         closed = k.resolve(t, op.from_spec)
         if closed is None:
             finish(k, t, error=ipc_error_code(IpcError.NonExisting, RECEIVE_PHASE))
-            return
+            return None
     sender = _find_sender(k, t, closed)
     if sender is not None:
         if transfer(k, sender, t):
-            receive_phase(k, sender)     # the blocked sender goes on with its receive phase
-        return
+            return sender                # the blocked sender goes on with its receive phase
+        return None
     if op.rcv_timeout_us == 0:
         finish(k, t, error=ipc_error_code(IpcError.Timeout, RECEIVE_PHASE))
-        return
+        return None
     block(k, t, State.WAITING, op.from_spec, closed, op.rcv_timeout_us)
+    return None
 
 
 def block(k: Kernel, t: Tcb, state: State, partner: int, partner_tcb: Tcb | None,

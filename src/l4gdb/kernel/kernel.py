@@ -96,6 +96,10 @@ class Kernel:
         self.sigma0: Tcb | None = None
         self.root: Tcb | None = None
         self._writes: list[tuple[int, bytes]] = []
+        # Page index over _writes for read_memory (see _writes_over).
+        self._windex_of: list[tuple[int, bytes]] | None = None
+        self._windex: dict[int, list[int]] = {}
+        self._windexed = 0
         self._woken: list[Tcb] = []
         self._seq = 0
         self._space_no = 0
@@ -458,11 +462,33 @@ class Kernel:
             return bytes(data)
         out = bytearray(data)
         end = addr + n
-        for waddr, wdata in self._writes:
+        for i in self._writes_over(addr, end):
+            waddr, wdata = self._writes[i]
             lo, hi = max(addr, waddr), min(end, waddr + len(wdata))
             if lo < hi:
                 out[lo - addr:hi - addr] = wdata[lo - waddr:hi - waddr]
         return bytes(out)
+
+    def _writes_over(self, lo: int, hi: int) -> list[int]:
+        """Indices (in queue order) of the queued writes that may touch [lo, hi).
+
+        A page index over ``_writes``, extended as records are appended, so a
+        long string copy (one write per page, each read back) stays linear
+        instead of rescanning the whole queue on every read."""
+        writes = self._writes
+        if self._windex_of is not writes or len(writes) < self._windexed:
+            # a new queue (or one cut short in place): start over
+            self._windex_of, self._windex, self._windexed = writes, {}, 0
+        index = self._windex
+        for i in range(self._windexed, len(writes)):
+            waddr, wdata = writes[i]
+            for pg in range(waddr >> 12, (waddr + max(len(wdata), 1) - 1 >> 12) + 1):
+                index.setdefault(pg, []).append(i)
+        self._windexed = len(writes)
+        hits: set[int] = set()
+        for pg in range(lo >> 12, (hi - 1 >> 12) + 1):
+            hits.update(index.get(pg, ()))
+        return sorted(hits)
 
     def write_memory(self, addr: int, data: bytes) -> None:
         """Guest memory at a kernel address, written on the way out of this entry."""
@@ -590,6 +616,7 @@ class Kernel:
                 self._writes[:0] = tables
         writes = merge_writes(self._writes)
         self._writes = []
+        self._windex_of, self._windex, self._windexed = None, {}, 0
         irq_ops = {"irq_unmask": tuple(self._unmask), "irq_mask": tuple(self._mask)}
         self._unmask, self._mask = [], []
         if self.exit_status is not None:

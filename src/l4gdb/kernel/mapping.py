@@ -25,6 +25,7 @@ node and everything derived from it since the last report, then reset them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,39 @@ if TYPE_CHECKING:
     from .space import Space
 
 
+class Children:
+    """A node's derived nodes, in derivation order, with O(1) removal.
+
+    Nodes hash by identity (``eq=False``), so a dict keyed by node is an
+    ordered set: append/remove/iterate like the list it replaces."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self) -> None:
+        self._d: dict[Node, None] = {}
+
+    def append(self, node: Node) -> None:
+        self._d[node] = None
+
+    def remove(self, node: Node) -> None:
+        del self._d[node]               # KeyError like list.remove's ValueError
+
+    def clear(self) -> None:
+        self._d.clear()
+
+    def __iter__(self) -> Iterator[Node]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._d
+
+    def __bool__(self) -> bool:
+        return bool(self._d)
+
+
 @dataclass(eq=False)
 class Node:
     space: Space
@@ -42,7 +76,7 @@ class Node:
     paddr: int
     rights: int
     parent: Node | None = None
-    children: list[Node] = field(default_factory=list)
+    children: Children = field(default_factory=Children)
     access: int = 0              # recorded accesses since the last status report
 
     def hw_rights(self) -> int:
@@ -201,27 +235,47 @@ class MappingDb:
                 self._revoke(node, rights)
         return status
 
+    # The walks below are iterative: a guest can build chains and fans of any
+    # depth/width (one map item per page), which must not hit Python's
+    # recursion limit. Each visits nodes in the order the recursive
+    # definition would (pre-order for status/revoke, post-order for removal).
+
     def _collect_status(self, node: Node) -> int:
-        bits = node.access | (R if node.access else 0)       # any access is a reference
-        if node.access:
-            node.access = 0
-            self.install(node)            # next access of any kind is seen again
-        for child in node.children:
-            bits |= self._collect_status(child)
+        bits = 0
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            bits |= n.access | (R if n.access else 0)       # any access is a reference
+            if n.access:
+                n.access = 0
+                self.install(n)           # next access of any kind is seen again
+            stack.extend(reversed(list(n.children)))
         return bits
 
     def _revoke(self, node: Node, rights: int) -> None:
-        node.rights &= ~rights
-        if not node.rights:
-            self.remove_subtree(node)
-            return
-        self.install(node)
-        for child in list(node.children):
-            self._revoke(child, rights)
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            n.rights &= ~rights
+            if not n.rights:
+                self.remove_subtree(n)
+                continue
+            self.install(n)
+            stack.extend(reversed(list(n.children)))
 
     def remove_subtree(self, node: Node) -> None:
-        for child in list(node.children):
-            self.remove_subtree(child)
+        # Post-order: a node goes after all of its children (in their order).
+        stack: list[tuple[Node, Iterator[Node]]] = [(node, iter(list(node.children)))]
+        while stack:
+            n, pending = stack[-1]
+            child = next(pending, None)
+            if child is not None:
+                stack.append((child, iter(list(child.children))))
+                continue
+            stack.pop()
+            self._unlink(n)
+
+    def _unlink(self, node: Node) -> None:
         if node.parent is not None:
             node.parent.children.remove(node)
             node.parent = None

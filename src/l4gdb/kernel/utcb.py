@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import enum
 import struct
 
@@ -87,24 +88,21 @@ def merge_writes(writes: list[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
 
     Records are applied in order, so a later record wins where two overlap;
     touching ranges are joined so the exit block carries fewer records.
+    O(n log n + bytes): the spans come from one sweep over the sorted records,
+    then every record is copied once into its span (a long string copy queues
+    thousands of page records).
     """
-    merged: list[tuple[int, bytearray]] = []
-    for addr, data in writes:
-        if not data:
-            continue
-        keep: list[tuple[int, bytearray]] = []
-        lo, buf = addr, bytearray(data)
-        for a, b in merged:
-            e = a + len(b)
-            if e < lo or a > lo + len(buf):
-                keep.append((a, b))
-                continue
-            # Union: old bytes first, then the new record on top.
-            nlo = min(a, lo)
-            nbuf = bytearray(max(e, lo + len(buf)) - nlo)
-            nbuf[a - nlo:e - nlo] = b
-            nbuf[lo - nlo:lo - nlo + len(buf)] = buf
-            lo, buf = nlo, nbuf
-        keep.append((lo, buf))
-        merged = keep
-    return [(a, bytes(b)) for a, b in sorted(merged, key=lambda r: r[0])]
+    recs = [(a, d) for a, d in writes if d]
+    spans: list[list[int]] = []                       # [lo, hi), sorted, disjoint
+    for a, d in sorted(recs, key=lambda r: r[0]):
+        if spans and a <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], a + len(d))
+        else:
+            spans.append([a, a + len(d)])
+    starts = [lo for lo, _ in spans]
+    bufs = [bytearray(hi - lo) for lo, hi in spans]
+    for a, d in recs:                                 # queue order: later wins
+        j = bisect.bisect_right(starts, a) - 1
+        off = a - starts[j]
+        bufs[j][off:off + len(d)] = d
+    return [(lo, bytes(b)) for lo, b in zip(starts, bufs, strict=True)]

@@ -140,8 +140,9 @@ class GdbSession:
         self.backlog = [r for r in self.backlog if r.get("type") not in _STREAMS]
         return "".join(out)
 
-    def connect(self, port: int, host: str = "127.0.0.1", timeout: float | None = None) -> Record:
-        return self.cmd(f"-target-select remote {host}:{port}", timeout)
+    def connect(self, address: str, timeout: float | None = None) -> Record:
+        """``target remote ADDRESS``: a unix socket path (``GdbStub.address``) or HOST:PORT."""
+        return self.cmd(f"-target-select remote {address}", timeout)
 
     def load_symbols(self, elf: str | os.PathLike[str], addr: int | None = None) -> None:
         """Symbols of ``elf`` (the main file), or added at ``addr`` (``add-symbol-file``)."""

@@ -56,7 +56,9 @@ class QemuTarget:
                                 package=package, uart=uart,
                                 extra_args=extra_args, log_path=log_path).start()
         try:
-            self.rsp = RspClient(self.qemu.gdb_port, timeout=timeout, byteorder=byteorder,
+            # a dup: the connection outlives rsp.close() until QEMU is gone (qemu.close())
+            assert self.qemu.gdb_sock is not None
+            self.rsp = RspClient(self.qemu.gdb_sock.dup(), timeout=timeout, byteorder=byteorder,
                                  describe_failure=self.qemu.describe_failure,
                                  fallback_target_xml=target_xml)
         except BaseException:
@@ -78,8 +80,9 @@ class QemuTarget:
         self.monitor = self.rsp.monitor
 
     def close(self) -> None:
-        self.rsp.close()
+        # QEMU first: it quits while the host still holds the gdbstub connection
         self.qemu.close()
+        self.rsp.close()
 
     def __enter__(self) -> QemuTarget:
         return self

@@ -106,6 +106,12 @@ class PacketReader:
     def feed(self, data: bytes) -> None:
         self._buf += data
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held back: after the events are taken, an unfinished packet (a
+        server bounds this, else a client that never sends '#' grows it forever)."""
+        return len(self._buf)
+
     def next_event(self) -> Event | None:
         buf = self._buf
         while buf:

@@ -1,29 +1,47 @@
-"""The QEMU process: command line, free ports, QMP lifecycle, guaranteed cleanup."""
+"""The QEMU process: command line, private sockets, QMP lifecycle, guaranteed cleanup.
+
+QEMU's gdbstub passes ``qRcmd`` to its human monitor (``monitor none`` or not),
+so whoever reaches the gdbstub or QMP runs commands as this user. Both, and the
+UART, are unix sockets in a directory only this user can enter (mode 0700,
+made per run, removed at the end); no TCP listener exists. The gdbstub
+chardev waits (``wait=on``) for the host before QEMU even sets up the machine
+and serves one client at a time -- a second one is queued, unanswered, and
+would be served once the first lets go -- so QEMU is ended through QMP while
+the host still holds both connections, and only then are they closed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import select
 import shutil
 import socket
 import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from qemu.qmp import QMPClient
 
 from . import children
 from .errors import TargetError
+from .packet import frame
 from .qemuconfig import ConfigError, check_syntax, refused_config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 QUIT_TIMEOUT_S = 2.0     # a QEMU whose monitor does not answer `quit` by then is killed
+PROBE_S = 0.05           # how long a second gdbstub client is listened to at start-up
+GDB_SOCK, QMP_SOCK, UART_SOCK = "gdb.sock", "qmp.sock", "uart.sock"
+# what start-up checks on this QEMU, as its errors name it
+GDB_PROBE = "gdbstub on a unix socket (-chardev socket,server=on,wait=on -gdb chardev:gdb)"
+QMP_PROBE = "QMP on a unix socket (-qmp unix:PATH,server=on)"
 
 # Debian package that ships each binary, for the "not found" message.
 _PACKAGES = {
@@ -42,13 +60,6 @@ def find_binary(name: str, package: str | None = None) -> str:
         pkg = package or _PACKAGES.get(name, name)
         raise TargetError(f"{name} not found: apt-get install {pkg}")
     return path
-
-
-def free_port() -> int:
-    """A currently free TCP port on 127.0.0.1 (racy by nature: callers retry on collision)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class QmpSync:
@@ -103,19 +114,35 @@ class QmpSync:
         self._loop.close()
 
 
+def _drain(sock: socket.socket) -> None:
+    """Read and drop until the peer or the host closes ``sock``."""
+    try:
+        while sock.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def _opt(path: str) -> str:
+    """A path as a QEMU option value (a comma is written twice)."""
+    return path.replace(",", ",,")
+
+
 class QemuProcess:
-    """One ``qemu-system-<arch>``: halted at start (``-S``), gdbstub on a free
-    127.0.0.1 port, QMP on a unix socket, console devices off -- but with ``uart``
-    the first serial line is a unix socket chardev the host types into
+    """One ``qemu-system-<arch>``: halted at start (``-S``), its gdbstub and QMP on unix
+    sockets in ``private_dir`` (module docstring), console devices off -- but with
+    ``uart`` the first serial line is a socket there too, which the host types into
     (:meth:`uart_write`), so a guest driver of the board's UART receives it.
+
+    After ``start()`` the host holds the gdbstub connection in ``gdb_sock`` (hand
+    a ``dup()`` of it to the RSP client: the connection then ends only when this
+    object closes its own descriptor, after QEMU is gone).
 
     ``config`` is a ``-readconfig`` file (``qemu-configs/<machine>.cfg``);
     ``extra_args`` come from the arch plugin (e.g. ``-cpu cortex-a15``, which
     QEMU 7.2 cannot take from a config file) or the user (``-icount ...``).
     Use as a context manager, or call ``start()`` and ``close()``.
     """
-
-    start_retries = 5
 
     def __init__(
         self,
@@ -142,37 +169,50 @@ class QemuProcess:
         self.extra_args = list(extra_args)
         self.binary = binary or f"qemu-system-{arch}"
         self.start_timeout = start_timeout
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._log_path = Path(log_path) if log_path else None
+        self.private_dir: str | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.qmp: QmpSync | None = None
-        self.gdb_port = 0
+        self.gdb_sock: socket.socket | None = None
+        self._started = False
 
     # ---- lifecycle ----------------------------------------------------------
 
-    def argv(self, gdb_port: int, qmp_path: str) -> list[str]:
+    def argv(self, directory: str) -> list[str]:
+        """The command line, with every socket in ``directory``."""
+        gdb_path = os.path.join(directory, GDB_SOCK)
+        qmp_path = os.path.join(directory, QMP_SOCK)
         args = [
             find_binary(self.binary, self.package),
             "-readconfig", str(self.config),
             "-nodefaults",            # no NIC/VGA/serial/monitor the config file cannot switch off
-            "-nographic", "-monitor", "none", *self._serial_args(qmp_path),
+            "-nographic", "-monitor", "none", *self._serial_args(directory),
             "-kernel", str(self.kernel),
             "-S",
-            "-gdb", f"tcp:127.0.0.1:{gdb_port}",
-            "-qmp", f"unix:{qmp_path},server=on,wait=off",
+            # wait=on: QEMU blocks here, before the machine exists, until the host connects
+            "-chardev", f"socket,id=gdb,path={_opt(gdb_path)},server=on,wait=on",
+            "-gdb", "chardev:gdb",
+            "-qmp", f"unix:{_opt(qmp_path)},server=on,wait=off",
         ]
         for path in self.loaders:
             args += ["-device", f"loader,file={path}"]
         return args + self.extra_args
 
-    def _serial_args(self, qmp_path: str) -> list[str]:
+    def _serial_args(self, directory: str) -> list[str]:
         if not self.uart:
             return ["-serial", "none"]
         # a socket, not a ringbuf: QMP ringbuf-write only fills the buffer
         # ringbuf-read drains, it never reaches the device's receive side
-        self._uart_path = qmp_path.removesuffix(".sock") + "-uart.sock"
-        return ["-chardev", f"socket,id=uart0,path={self._uart_path},server=on,wait=off",
+        self._uart_path = os.path.join(directory, UART_SOCK)
+        return ["-chardev", f"socket,id=uart0,path={_opt(self._uart_path)},server=on,wait=off",
                 "-serial", "chardev:uart0"]
+
+    @property
+    def gdb_path(self) -> str:
+        """QEMU's gdbstub socket (served to the host only; see the module docstring)."""
+        if self.private_dir is None:
+            raise TargetError("QEMU is not started")
+        return os.path.join(self.private_dir, GDB_SOCK)
 
     def uart_write(self, data: bytes) -> None:
         """Bytes for the guest's UART receiver (QEMU buffers what the device's FIFO
@@ -181,13 +221,26 @@ class QemuProcess:
             return
         with self._uart_lock:
             try:
-                if self._uart_sock is None:
-                    self._uart_sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                    self._uart_sock.connect(self._uart_path)
-                self._uart_sock.sendall(data)
+                self._connect_uart().sendall(data)
             except OSError as err:        # QEMU quitting: input has nowhere to go
                 log.debug("uart: %s", err)
                 self._close_uart()
+
+    def _connect_uart(self) -> socket.socket:
+        """The host's UART connection (made at start: QEMU serves one client at a time,
+        and it is the host). What the guest transmits is read and dropped, as QEMU
+        drops it with no client: unread, it would fill the socket and stall QEMU."""
+        if self._uart_sock is None:
+            assert self._uart_path is not None
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(self._uart_path)
+            except OSError:
+                sock.close()
+                raise
+            threading.Thread(target=_drain, args=(sock,), name="l4gdb-uart", daemon=True).start()
+            self._uart_sock = sock
+        return self._uart_sock
 
     def _close_uart(self) -> None:
         if self._uart_sock is not None:
@@ -202,47 +255,70 @@ class QemuProcess:
                 raise TargetError(f"QEMU input missing: {path}")
         check_syntax(self.config)
         find_binary(self.binary, self.package)
-        self._tmp = tempfile.TemporaryDirectory(prefix="l4gdb-qemu-")
+        # mkdtemp makes it 0700: no other user can reach a socket inside
+        self.private_dir = tempfile.mkdtemp(prefix="l4gdb-qemu-")
         if self._log_path is None:
-            self._log_path = Path(self._tmp.name) / "qemu.log"
+            self._log_path = Path(self.private_dir) / "qemu.log"
         try:
-            for attempt in range(self.start_retries):
-                if self._try_start(free_port(), attempt):
-                    return self
-            raise TargetError(f"QEMU could not bind a gdb port after {self.start_retries} "
-                              f"tries\n{self.log_tail()}")
+            self._spawn(self.private_dir)
+            deadline = time.monotonic() + self.start_timeout
+            self.gdb_sock = self._connect_gdb(deadline)
+            with self._second_client() as probe:
+                # QMP's first command takes a turn of QEMU's main loop: the probe's
+                # packet has been there to answer by then
+                self.qmp = self._start_qmp(os.path.join(self.private_dir, QMP_SOCK), deadline)
+                self._check_unanswered(probe)
+            if self._uart_path is not None:
+                with self._uart_lock:
+                    self._connect_uart()
         except BaseException:
             self.close()
             raise
+        self._started = True
+        return self
 
-    def _try_start(self, port: int, attempt: int) -> bool:
-        assert self._tmp is not None and self._log_path is not None
-        qmp_path = os.path.join(self._tmp.name, f"qmp{attempt}.sock")
-        with open(self._log_path, "ab") as log:
-            self.proc = children.spawn(self.argv(port, qmp_path), stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + self.start_timeout
-        while not os.path.exists(qmp_path):
-            if self.proc.poll() is not None:
-                return self._failed_start()
-            if time.monotonic() > deadline:
-                raise TargetError(f"QEMU did not open its QMP socket within "
-                                  f"{self.start_timeout}s\n{self.log_tail()}")
-            time.sleep(0.005)
+    def _spawn(self, directory: str) -> None:
+        assert self._log_path is not None
+        with open(self._log_path, "ab") as out:
+            self.proc = children.spawn(self.argv(directory), stdin=subprocess.DEVNULL,
+                                       stdout=out, stderr=subprocess.STDOUT)
+
+    def _check_starting(self, deadline: float, path: str, what: str) -> None:
+        """Between tries: QEMU died (raise what it said) or took too long (name the probe)."""
+        if self.proc is not None and self.proc.poll() is not None:
+            self._failed_start(what)
+        if time.monotonic() > deadline:
+            raise TargetError(f"start-up probe {what!r} failed: QEMU did not serve {path} "
+                              f"within {self.start_timeout:g} s\n{self.log_tail()}")
+        time.sleep(0.005)
+
+    def _connect_gdb(self, deadline: float) -> socket.socket:
+        # first: with wait=on QEMU does nothing else (not even QMP) until this connects
+        path = self.gdb_path
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(path)
+                return sock
+            except (FileNotFoundError, ConnectionRefusedError):   # not bound/listening yet
+                sock.close()
+            self._check_starting(deadline, path, GDB_PROBE)
+
+    def _start_qmp(self, path: str, deadline: float) -> QmpSync:
+        while not os.path.exists(path):
+            self._check_starting(deadline, path, QMP_PROBE)
         try:
-            self.qmp = self._connect_qmp(qmp_path, deadline)
-            # QMP commands run in the main loop, i.e. after the gdbstub is listening
+            self.qmp = self._connect_qmp(path, deadline)     # closed by close() from here on
             self.qmp.execute("query-status")
         except TargetError:
-            if self.proc.poll() is not None or self._wait_exit(0.5):
-                return self._failed_start()
+            if self._wait_exit(0.5):
+                self._failed_start(QMP_PROBE)
             raise
         except Exception as err:
             if self._wait_exit(0.5):
-                return self._failed_start()
+                self._failed_start(QMP_PROBE)
             raise TargetError(f"QMP connection failed: {err}\n{self.log_tail()}") from err
-        self.gdb_port = port
-        return True
+        return self.qmp
 
     def _connect_qmp(self, path: str, deadline: float) -> QmpSync:
         # the socket file appears at bind(), a moment before listen(): retry refusals
@@ -254,6 +330,39 @@ class QemuProcess:
                     raise
                 time.sleep(0.01)
 
+    @contextlib.contextmanager
+    def _second_client(self) -> Iterator[socket.socket | None]:
+        """A second gdbstub client, its ``?`` sent (None if QEMU refused it outright)."""
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        probe.settimeout(1.0)
+        try:
+            probe.connect(self.gdb_path)
+            probe.sendall(frame(b"?"))
+        except OSError:                 # refused or backlog full: nothing to be served
+            probe.close()
+            yield None
+            return
+        try:
+            yield probe
+        finally:
+            probe.close()
+
+    def _check_unanswered(self, probe: socket.socket | None) -> None:
+        """What the design relies on, checked on this QEMU rather than read off a
+        version number: while the host is attached, a second gdbstub client gets no
+        answer (QEMU keeps it queued)."""
+        answer = b""
+        if probe is not None:
+            try:
+                ready, _, _ = select.select([probe], [], [], PROBE_S)
+                answer = probe.recv(64) if ready else b""
+            except OSError:             # reset: not served either
+                pass
+        if answer:
+            raise TargetError("start-up probe 'gdbstub serves one client at a time' failed: "
+                              "QEMU's gdbstub answered a second client while the host was "
+                              f"attached ({answer[:20]!r}); l4gdb cannot keep others off it")
+
     def _wait_exit(self, seconds: float) -> bool:
         assert self.proc is not None
         try:
@@ -262,45 +371,47 @@ class QemuProcess:
         except subprocess.TimeoutExpired:
             return False
 
-    def _failed_start(self) -> bool:
-        """QEMU exited during start: False (retry) on a port collision, else raise."""
+    def _failed_start(self, probe: str) -> NoReturn:
+        """QEMU exited during start-up ``probe``: raise what it said (or that its
+        config is bad). A QEMU without socket-chardev gdbstubs ends up here."""
         tail = self.log_tail()
-        if self.qmp is not None:
-            self.qmp.close()
-            self.qmp = None
         if self.proc is not None:
             children.kill(self.proc)
-        if "Address already in use" in tail or "Failed to bind" in tail:
-            return False
         rc = self.proc.returncode if self.proc else "?"
         why = refused_config(self.binary, self.config)
         if why is not None:
             raise ConfigError(f"{self.config}: QEMU refuses this config: {why}")
-        raise TargetError(f"QEMU exited at start (rc={rc}):\n{tail}")
+        raise TargetError(f"start-up probe {probe!r} failed: QEMU exited at start "
+                          f"(rc={rc}):\n{tail}")
 
     def close(self) -> None:
-        """Quit QEMU (QMP ``quit``, then kill its process group) and remove temp files."""
-        with self._uart_lock:
-            self._close_uart()
+        """End QEMU with QMP ``quit`` while the host still holds its gdbstub, QMP and
+        UART connections (a queued client is never served), kill whatever is left,
+        then close the connections and remove the private directory."""
         quitting = False
-        if self.qmp is not None:
-            if self.alive() and self.gdb_port:    # started: ask it to quit (else just kill)
-                try:
-                    self.qmp.execute("quit", timeout=QUIT_TIMEOUT_S)
-                    quitting = True
-                except TargetError as err:   # the monitor gone or mute: kill, don't wait
-                    log.debug("%s", err)
-            if not quitting and self.proc is not None:
-                children.kill(self.proc)
-            self.qmp.close()
-            self.qmp = None
+        if self.qmp is not None and self._started and self.alive():
+            try:
+                self.qmp.execute("quit", timeout=QUIT_TIMEOUT_S)
+                quitting = True
+            except TargetError as err:   # the monitor gone or mute: kill, don't wait
+                log.debug("%s", err)
         if self.proc is not None:
             if quitting:
                 self._wait_exit(1.0)
-            children.kill(self.proc)
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
+            children.kill(self.proc)      # reaps it; kills its group if still there
+        # QEMU is gone: nothing is left to serve a client, the connections can go
+        if self.qmp is not None:
+            self.qmp.close()
+            self.qmp = None
+        if self.gdb_sock is not None:
+            self.gdb_sock.close()
+            self.gdb_sock = None
+        with self._uart_lock:
+            self._close_uart()
+        if self.private_dir is not None:
+            shutil.rmtree(self.private_dir, ignore_errors=True)
+            self.private_dir = None
+        self._started = False
 
     def __enter__(self) -> QemuProcess:
         return self.start() if self.proc is None else self

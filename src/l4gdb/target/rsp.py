@@ -115,6 +115,7 @@ def parse_target_xml(
 
 class RspClient:
     """Client of one gdbstub (QEMU's). Not thread-safe: one owner, the host run loop.
+    ``conn`` is a connected socket or a unix socket path.
 
     ``describe_failure`` is called when the connection breaks, to add context
     (e.g. the tail of QEMU's log) to the ``TargetError``. ``send_acks`` keeps
@@ -127,8 +128,7 @@ class RspClient:
 
     def __init__(
         self,
-        port: int,
-        host: str = "127.0.0.1",
+        conn: socket.socket | str,
         *,
         timeout: float = 10.0,
         connect_timeout: float = 5.0,
@@ -149,7 +149,7 @@ class RspClient:
         self._g_cache: bytearray | None = None   # last `g`, valid until the target runs
         self._g_layout: dict[str, tuple[int, int, int]] | None = None
         self.console: list[str] = []             # `O` output seen while waiting for a stop
-        self._sock = self._connect(host, port, connect_timeout)
+        self._sock = self._connect(conn, connect_timeout)
         self._poll = select.poll()
         self._poll.register(self._sock, select.POLLIN)
         self._wait_poll = select.poll()      # socket + wake-up fds, for wait_stop only
@@ -163,17 +163,24 @@ class RspClient:
     # ---- connection -------------------------------------------------------
 
     @staticmethod
-    def _connect(host: str, port: int, connect_timeout: float) -> socket.socket:
-        deadline = time.monotonic() + connect_timeout
-        while True:
-            try:
-                sock = socket.create_connection((host, port), timeout=connect_timeout)
-                break
-            except OSError as err:
-                if time.monotonic() > deadline:
-                    raise TargetError(f"cannot connect to gdbstub at {host}:{port}: {err}") from err
-                time.sleep(0.02)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    def _connect(conn: socket.socket | str, connect_timeout: float) -> socket.socket:
+        """``conn`` connected already, or the path of a unix socket to connect to."""
+        if isinstance(conn, str):
+            deadline = time.monotonic() + connect_timeout
+            while True:
+                sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    sock.connect(conn)
+                    break
+                except OSError as err:
+                    sock.close()
+                    if time.monotonic() > deadline:
+                        raise TargetError(f"cannot connect to gdbstub at {conn}: {err}") from err
+                    time.sleep(0.02)
+        else:
+            sock = conn
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         # non-blocking + poll(): per-call timeouts without settimeout() syscalls
         sock.setblocking(False)
         return sock

@@ -6,12 +6,24 @@ does not own the run loop: it serves GDB in a background thread and talks to
 the host through a ``StubProvider``. Every provider call except
 ``request_stop`` goes through a ``HostFunnel`` (when given), so target access
 happens on the run-loop thread while the target is stopped.
+
+Who can attach: by default the stub listens on a unix socket in a private
+directory (mode 0700: this user only), and serves one GDB at a time -- a
+second connection while one is attached is closed at once. A TCP listener
+(loopback only; every local user can reach it) exists only when asked for
+with ``listen=``. Every size a client gives is bounded by ``PACKET_SIZE``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
+import os
+import select
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +37,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PACKET_SIZE = 0x4000
+MAX_MEM = PACKET_SIZE // 2         # an `m` reply is hex: two characters a byte
+MAX_ADDR = 1 << 64
+MAX_KIND = 16                      # breakpoint kinds are instruction sizes (2, 3, 4)
+STUB_SOCK = "stub.sock"
+EINVAL = b"E16"
 SIGTRAP = 5
 SIGINT = 2
 
@@ -72,7 +89,46 @@ def _hex_int(text: bytes) -> int:
     try:
         return int(text, 16)
     except ValueError:
-        raise _Reply(b"E16") from None   # EINVAL
+        raise _Reply(EINVAL) from None
+
+
+def _unhex(text: bytes) -> bytes:
+    try:
+        return bytes.fromhex(text.decode("ascii"))
+    except (ValueError, UnicodeDecodeError):
+        raise _Reply(EINVAL) from None
+
+
+def _bounded(value: int, limit: int) -> int:
+    if not 0 <= value < limit:
+        raise _Reply(EINVAL)
+    return value
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port); ValueError unless
+    HOST is a loopback address and PORT a port number (0: any free one)."""
+    host, sep, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if host == "localhost":
+        host = "127.0.0.1"
+    try:
+        addr = ipaddress.ip_address(host)
+        port_no = int(port)
+    except ValueError:
+        raise ValueError(f"{listen!r}: expected LOOPBACK-ADDRESS:PORT") from None
+    if not sep or not addr.is_loopback:
+        raise ValueError(f"{listen!r}: the gdb stub listens on loopback addresses only")
+    if not 0 <= port_no <= 0xFFFF:
+        raise ValueError(f"{listen!r}: no such port")
+    return host, port_no
+
+
+def _loopback_listener(listen: str) -> socket.socket:
+    """A TCP listener on ``HOST:PORT``; HOST must be a loopback address."""
+    host, port = parse_listen(listen)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=1)
 
 
 def _thread_id(text: bytes) -> int | None:
@@ -83,7 +139,12 @@ def _thread_id(text: bytes) -> int | None:
 
 
 class GdbStub:
-    """RSP server on 127.0.0.1 (``port`` 0 picks a free one; see ``self.port``).
+    """RSP server for one GDB at a time; ``address`` is what ``target remote`` takes.
+
+    By default a unix socket ``stub.sock`` in ``directory`` (the run's private
+    directory; without one the stub makes and removes its own, mode 0700).
+    ``listen="127.0.0.1:PORT"`` (port 0: any free one) listens on TCP instead,
+    loopback only, and warns that every local user can reach it.
 
     ``features`` are the target-description files by annex (``RspClient.features``);
     ``g_registers`` the registers the ``g`` packet carries, default the first
@@ -98,7 +159,8 @@ class GdbStub:
         funnel: HostFunnel | None = None,
         g_registers: Sequence[str] | None = None,
         byteorder: str = "little",
-        port: int = 0,
+        directory: str | None = None,
+        listen: str | None = None,
     ) -> None:
         self.provider = provider
         self.features = dict(features)
@@ -115,8 +177,9 @@ class GdbStub:
             g_registers = [r.name for r in regs if r.regnum <= last]
         by_name = {r.name: r for r in regs}
         self._g_regs = sorted((by_name[n] for n in g_registers), key=lambda r: r.regnum)
-        self._listener = socket.create_server(("127.0.0.1", port))
-        self.port: int = self._listener.getsockname()[1]
+        self._own_dir: str | None = None
+        self._listener, self.address = self._open_listener(directory, listen)
+        self._wake_r, self._wake_w = os.pipe()     # close() wakes the serving thread
         self._conn: socket.socket | None = None
         self._send_lock = threading.Lock()
         self._ack = True
@@ -127,6 +190,33 @@ class GdbStub:
         self.connected = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="l4gdb-stub", daemon=True)
         self._thread.start()
+
+    def _open_listener(self, directory: str | None,
+                       listen: str | None) -> tuple[socket.socket, str]:
+        if listen is not None:
+            sock = _loopback_listener(listen)
+            host, port = sock.getsockname()[:2]
+            address = f"[{host}]:{port}" if sock.family == socket.AF_INET6 else f"{host}:{port}"
+            log.warning("l4gdb: the gdb stub listens on TCP %s: every local user can "
+                        "reach it and debug (and change) the system", address)
+            return sock, address
+        if directory is None:
+            directory = self._own_dir = tempfile.mkdtemp(prefix="l4gdb-stub-")
+        path = os.path.join(directory, STUB_SOCK)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(1)
+        except OSError:
+            sock.close()
+            self._remove_own_dir()
+            raise
+        return sock, path
+
+    def _remove_own_dir(self) -> None:
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
 
     # ---- host side --------------------------------------------------------
 
@@ -146,16 +236,23 @@ class GdbStub:
         return self._running
 
     def close(self) -> None:
+        if self._closing:
+            return
         self._closing = True
-        for sock in (self._listener, self._conn):
-            if sock is None:
-                continue
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        os.write(self._wake_w, b"x")
         self._thread.join(2.0)
+        conn = self._conn
+        if conn is not None:       # the thread did not finish: cut the connection anyway
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._listener.family == socket.AF_UNIX:
+            with contextlib.suppress(OSError):
+                os.unlink(self.address)
+        self._listener.close()
+        self._remove_own_dir()
+        if not self._thread.is_alive():
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     def __enter__(self) -> GdbStub:
         return self
@@ -181,13 +278,23 @@ class GdbStub:
             except OSError:
                 pass   # GDB went away; the server thread notices on recv
 
+    def _accept(self) -> socket.socket | None:
+        try:
+            conn, _ = self._listener.accept()
+        except OSError:
+            return None
+        if conn.family in (socket.AF_INET, socket.AF_INET6):
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return conn
+
     def _serve(self) -> None:
         while not self._closing:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
+            ready, _, _ = select.select([self._listener, self._wake_r], [], [])
+            if self._wake_r in ready:
                 return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = self._accept()
+            if conn is None:
+                continue
             self._conn, self._ack, self._running = conn, True, False
             self.connected.set()
             try:
@@ -199,9 +306,23 @@ class GdbStub:
                 self.connected.clear()
                 conn.close()
 
+    def _refuse_second(self) -> None:
+        """One GDB at a time: a connection made while one is attached is closed at once."""
+        other = self._accept()
+        if other is not None:
+            log.warning("l4gdb: the gdb stub refused a second client (one is attached)")
+            other.close()
+
     def _session(self, conn: socket.socket) -> None:
         reader = PacketReader()
         while True:
+            ready, _, _ = select.select([conn, self._listener, self._wake_r], [], [])
+            if self._wake_r in ready:
+                return
+            if self._listener in ready:
+                self._refuse_second()
+            if conn not in ready:
+                continue
             try:
                 data = conn.recv(65536)
             except OSError:
@@ -209,27 +330,37 @@ class GdbStub:
             if not data:
                 return
             reader.feed(data)
-            while (ev := reader.next_event()) is not None:
-                if ev.kind == "interrupt":
-                    if self._running:
-                        self.provider.request_stop()
-                        if self.funnel is not None:
-                            self.funnel.wake()
+            if not self._take_events(conn, reader):
+                return
+
+    def _take_events(self, conn: socket.socket, reader: PacketReader) -> bool:
+        """Answer every complete packet read; False ends the session."""
+        while (ev := reader.next_event()) is not None:
+            if ev.kind == "interrupt":
+                if self._running:
+                    self.provider.request_stop()
+                    if self.funnel is not None:
+                        self.funnel.wake()
+                continue
+            if ev.kind != "packet":
+                continue
+            if self._ack:
+                with self._send_lock:
+                    conn.sendall(b"+" if ev.checksum_ok else b"-")
+                if not ev.checksum_ok:
                     continue
-                if ev.kind != "packet":
-                    continue
-                if self._ack:
-                    with self._send_lock:
-                        conn.sendall(b"+" if ev.checksum_ok else b"-")
-                    if not ev.checksum_ok:
-                        continue
-                reply = self._handle(ev.payload)
-                if reply is not None:
-                    self._send(reply)
-                if ev.payload == b"QStartNoAckMode":
-                    self._ack = False
-                if ev.payload[:1] in (b"D", b"k"):
-                    return
+            reply = self._handle(ev.payload)
+            if reply is not None:
+                self._send(reply)
+            if ev.payload == b"QStartNoAckMode":
+                self._ack = False
+            if ev.payload[:1] in (b"D", b"k"):
+                return False
+        if reader.buffered > PACKET_SIZE + 4:      # "$", "#cs": no packet is longer
+            log.warning("l4gdb: the gdb stub dropped a client sending a packet longer "
+                        "than PacketSize")
+            return False
+        return True
 
     # ---- packets ------------------------------------------------------------
 
@@ -250,7 +381,7 @@ class GdbStub:
     def _h_query(self, pkt: bytes) -> bytes:
         name, _, args = pkt.partition(b":")
         if name.startswith(b"qRcmd,"):
-            text = bytes.fromhex(name[6:].decode()).decode(errors="replace")
+            text = _unhex(name[6:]).decode(errors="replace")
             out = self._call(self.provider.monitor, text)
             chunk = PACKET_SIZE // 2 - 16
             for i in range(0, len(out.encode()), chunk):
@@ -282,7 +413,10 @@ class GdbStub:
             if data is None:
                 raise _Reply(b"E00")
             off_s, _, len_s = span.partition(b",")
-            off, length = _hex_int(off_s), _hex_int(len_s)
+            # a shorter answer than asked is the protocol's ("m": more follows); escaping
+            # at most doubles the part, so the reply fits PacketSize
+            off = _bounded(_hex_int(off_s), MAX_ADDR)
+            length = min(_bounded(_hex_int(len_s), MAX_ADDR), PACKET_SIZE // 2 - 1)
             part = data[off:off + length]
             return (b"l" if off + length >= len(data) else b"m") + escape(part)
         return b""
@@ -321,7 +455,7 @@ class GdbStub:
         return b"".join(self._encode(r, regs) for r in self._g_regs)
 
     def _h_write_regs(self, pkt: bytes) -> bytes:
-        raw = bytes.fromhex(pkt[1:].decode())
+        raw = _unhex(pkt[1:])
         regs, off = {}, 0
         for reg in self._g_regs:
             if off + reg.nbytes > len(raw):
@@ -344,17 +478,25 @@ class GdbStub:
     def _h_write_reg(self, pkt: bytes) -> bytes:
         num, _, value = pkt[1:].partition(b"=")
         reg = self._reg(num)
-        regval = int.from_bytes(bytes.fromhex(value.decode()), self.byteorder)
+        raw = _unhex(value)
+        if len(raw) != reg.nbytes:
+            raise _Reply(EINVAL)
+        regval = int.from_bytes(raw, self.byteorder)
         self._call(self.provider.write_registers, self._sel_thread(), {reg.name: regval})
         return b"OK"
 
     @staticmethod
     def _addr_len(spec: bytes) -> tuple[int, int]:
-        addr, _, length = spec.partition(b",")
-        return _hex_int(addr), _hex_int(length)
+        """``ADDR,LENGTH``: a span inside the address space, at most a packet's worth."""
+        addr_s, _, len_s = spec.partition(b",")
+        addr = _bounded(_hex_int(addr_s), MAX_ADDR)
+        length = _bounded(_hex_int(len_s), MAX_MEM + 1)
+        if addr + length > MAX_ADDR:
+            raise _Reply(EINVAL)
+        return addr, length
 
     def _h_read_mem(self, pkt: bytes) -> bytes:
-        addr, length = self._addr_len(pkt[1:])
+        addr, length = self._addr_len(pkt[1:])   # a bigger request: E16, never a big read
         try:
             return self._call(self.provider.read_memory, addr, length).hex().encode()
         except Exception:
@@ -363,10 +505,12 @@ class GdbStub:
     def _h_write_mem(self, pkt: bytes) -> bytes:
         spec, _, data = pkt[1:].partition(b":")
         addr, length = self._addr_len(spec)
-        blob = bytes.fromhex(data.decode()) if pkt[:1] == b"M" else unescape(data)
+        blob = _unhex(data) if pkt[:1] == b"M" else unescape(data)
+        if len(blob) != length:                  # the data must be what the length says
+            raise _Reply(EINVAL)
         if length:
             try:
-                self._call(self.provider.write_memory, addr, blob[:length])
+                self._call(self.provider.write_memory, addr, blob)
             except Exception:
                 return b"E14"
         return b"OK"
@@ -376,7 +520,7 @@ class GdbStub:
         if kind_s != b"0":
             return b""            # only software breakpoints; GDB falls back
         fn = self.provider.insert_breakpoint if pkt[:1] == b"Z" else self.provider.remove_breakpoint
-        self._call(fn, _hex_int(addr_s), _hex_int(size_s))
+        self._call(fn, _bounded(_hex_int(addr_s), MAX_ADDR), _bounded(_hex_int(size_s), MAX_KIND))
         return b"OK"
 
     def _resume(self, step: bool, tid: int | None) -> None:

@@ -214,6 +214,9 @@ class HostFile(OpenFile):
     through pread/pwrite so the offset stays ours (shared by dup/fork)."""
 
     fd: int = -1
+    # What stat shows for the host file (the mode bits and owner Wombat keeps
+    # off the host, vfs.py); None: the host's own.
+    shown: Callable[[os.stat_result], Stat] | None = None
 
     def pread(self, n: int, offset: int) -> bytes:
         self._check(False)
@@ -256,7 +259,8 @@ class HostFile(OpenFile):
 
     def stat(self) -> Stat:
         with host_errors():
-            return Stat.from_host(os.fstat(self.fd))
+            st = os.fstat(self.fd)
+        return self.shown(st) if self.shown is not None else Stat.from_host(st)
 
     @property
     def key(self) -> tuple[int, int, int]:

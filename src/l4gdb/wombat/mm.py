@@ -26,7 +26,7 @@ from weakref import WeakKeyDictionary
 from l4gdb.kernel.paging import RWX, R, W, X
 from l4gdb.kernel.types import Fpage
 
-from .elfload import AuxValue, load_program
+from .elfload import AuxValue, ProgramSource, load_program
 from .errors import LinuxError
 from .frames import PAGE, PAGE_LOG2, FramePool, page_down
 from .mapcalls import MIN_ADDR, MapCalls, MapFlags
@@ -395,10 +395,12 @@ class Mm(MapCalls):
         raise LinuxError("ENAMETOOLONG")
 
     # --- exec ---------------------------------------------------------------------
-    def exec_image(self, path: str, elf_bytes: bytes, argv: Sequence[str | bytes],
+    def exec_image(self, path: str, elf_bytes: bytes | ProgramSource,
+                   argv: Sequence[str | bytes],
                    envp: Sequence[str | bytes],
                    auxv_extra: Mapping[str, AuxValue | None] | None = None) -> tuple[int, int]:
-        """Replace this memory by the static program ``elf_bytes``: (entry, sp).
+        """Replace this memory by the static program ``elf_bytes`` (its bytes,
+        or an open file read by offset: :class:`~.elfload.ExecFile`): (entry, sp).
 
         The file and the arguments are checked first (ENOEXEC, ENOMEM, E2BIG
         leave the memory as it was); then the old image goes and the new one

@@ -7,6 +7,10 @@ the host's qemu-user-static), and a minimal /etc. It is built by
 ``scripts/setup`` (``python -m l4gdb.wombat.rootfs build --all``), never
 committed. A build is atomic (made in a temporary directory, then renamed)
 and does nothing when the same package is already there.
+
+No host directory of the tree gets a mode that is unsafe on the host (the
+sticky, world-writable /tmp): those modes are written to ``.l4gdb-modes``,
+which Wombat shows the guest instead (overlay.py).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from l4gdb.errors import InfrastructureError
+
+from .overlay import MODES_FILE, SAFE_BITS
 
 DEBIAN_ARCH = {"arm": "armhf", "mips": "mipsel", "x86": "i386"}
 QEMU_USER = {"arm": "qemu-arm-static", "mips": "qemu-mipsel-static", "x86": "qemu-i386-static"}
@@ -138,13 +144,30 @@ def populate(tree: Path, names: list[str]) -> int:
             continue
         os.symlink(os.path.relpath("bin/busybox", start=rel.parent.as_posix() or "."), link)
         made += 1
-    for d, mode in DIRS.items():
+    for d in DIRS:
         (tree / d).mkdir(exist_ok=True)
-        os.chmod(tree / d, mode)
+    settle_modes(tree)
     for name, text in ETC.items():
         if not (tree / name).exists():
             (tree / name).write_text(text)
     return made
+
+
+def settle_modes(tree: Path) -> None:
+    """The skeleton directories get host-safe modes; the modes the guest
+    should see where they differ (``1777 tmp``) go to MODES_FILE. Also
+    mends a tree an older build left with a world-writable /tmp."""
+    lines = []
+    for d, mode in DIRS.items():
+        path = tree / d
+        if path.is_symlink() or not path.is_dir():
+            continue
+        os.chmod(path, mode & SAFE_BITS)
+        if mode & ~SAFE_BITS:
+            lines.append(f"{mode:o} {d}\n")
+    text, path = "".join(lines), tree / MODES_FILE
+    if not path.is_file() or path.read_text() != text:     # a cache other runs read
+        path.write_text(text)
 
 
 def build(arch: str, base: Path | None = None, deb: Path | None = None, force: bool = False,
@@ -166,11 +189,13 @@ def build(arch: str, base: Path | None = None, deb: Path | None = None, force: b
             except InfrastructureError as exc:
                 if not (dest / STAMP).is_file():
                     raise
+                settle_modes(dest)
                 log(f"rootfs: {exc}; keeping the {arch} rootfs already at {dest}")
                 return dest
         stamp = deb.name
         if not force and (dest / STAMP).is_file() and (dest / STAMP).read_text() == stamp \
                 and (dest / "bin/sh").exists():
+            settle_modes(dest)
             log(f"rootfs: {arch} is up to date ({dest})")
             return dest
         tree = tmpdir / "tree"

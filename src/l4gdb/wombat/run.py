@@ -1,13 +1,16 @@
 """``l4gdb wombat``: run one Linux program under Wombat, like ``qemu-arm PROGRAM``.
 
 The program's output is the console; the exit status is the program's (128+N
-when a signal N killed it); l4gdb's own failures exit with 125.
+when a signal N killed it); l4gdb's own failures exit with 125. The program's
+changes to the rootfs go to a private layer dropped at exit, unless
+``rootfs_persist`` (``--rootfs-persist``) writes them through (vfs.py).
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +27,7 @@ class WombatOptions:
     arch: str = "arm"
     argv: list[str] = field(default_factory=list)
     rootfs: str | None = None
+    rootfs_persist: bool = False          # write through to the rootfs (default: private layer)
     strace: bool = False
     timeout: float | None = None          # seconds; None = no limit
     snapshot: bool = False                # `wombat ps` + `l4 threads` when the program exits
@@ -77,13 +81,15 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
         console.eof = True              # all the input there is: then reads return 0
     config = WombatConfig(rootfs=str(rootfs), argv=list(opts.argv) or ["/bin/sh"],
                           env=list(opts.env) if opts.env is not None else list(DEFAULT_ENV),
-                          strace=err if opts.strace else None, notices=err)
+                          strace=err if opts.strace else None, notices=err,
+                          rootfs_persist=opts.rootfs_persist)
     if opts.gdb:
         return _under_gdb(opts, config)
     snap: dict[str, str] = {}
     try:
-        with System(opts.arch, program, console, wombat_config=config) as system:
-            server = system.wombat
+        # closing(): the private upper layer of the rootfs goes with the run
+        with System(opts.arch, program, console, wombat_config=config) as system, \
+                closing(system.wombat) as server:
             if opts.snapshot:
                 server.on_init_exit = lambda: snap.setdefault("text", _snapshot(system))
             deadline = None if opts.timeout is None else time.monotonic() + opts.timeout

@@ -32,6 +32,7 @@ from l4gdb.kernel.utcb import Tcr
 
 from . import signals
 from .calls import BLOCK, HANDLERS, Call, result_text
+from .elfload import ExecFile, parse_shebang, read_head
 from .errors import LinuxError
 from .process import (
     SIG_DFL,
@@ -69,6 +70,9 @@ class WombatConfig:
     strace: IO[str] | None = None
     cwd: str = "/"
     notices: IO[str] | None = None      # the server's own messages (ENOSYS ...): not the console
+    # Write the guest's changes into ``rootfs`` itself; default: a private
+    # copy-on-write layer over it, dropped with the run (vfs.py).
+    rootfs_persist: bool = False
 
 
 class LinuxServer:
@@ -146,7 +150,7 @@ class LinuxServer:
         from .sys_fs import console_for
         self.vfs = Vfs(self.config.rootfs, self.abi.open_flags,
                        console=console_for(kernel.console, self.abi),
-                       processes=lambda: self.procs)
+                       processes=lambda: self.procs, persist=self.config.rootfs_persist)
         register = getattr(iguana, "register_host_server", None)
         if register is not None:
             self.pd = register("wombat", t)     # Linux processes are EASes of this PD
@@ -154,6 +158,11 @@ class LinuxServer:
             self.vfs.tree.shared = self.shared.names
         self._make_special_pages()
         kernel.event("wombat_boot", server=gid)
+
+    def close(self) -> None:
+        """The run is over: drop the private upper layer of the rootfs."""
+        if self.vfs is not None:
+            self.vfs.close()
 
     def _make_special_pages(self) -> None:
         """Pages every Linux process sees at a fixed address (ARM's kuser helpers,
@@ -334,29 +343,31 @@ class LinuxServer:
         self._next_pid = pid + 1
         return pid
 
-    def resolve_exec(self, proc: Process, path: str) -> tuple[str, bytes]:
-        """The jail path and content of an executable (ENOENT, EACCES, ENOEXEC...)."""
+    def resolve_exec(self, proc: Process, path: str) -> tuple[str, ExecFile]:
+        """The jail path and open file of an executable (ENOENT, EACCES...)."""
         return self.vfs.read_executable(proc, path)
 
     def _load_exec(self, proc: Process, path: str, argv: list[str],
-                   envp: list[str]) -> tuple[str, bytes, list[str], list[str]]:
-        """Find the program (following ``#!`` once) before anything is changed."""
+                   envp: list[str]) -> tuple[str, ExecFile, list[str], list[str]]:
+        """Find the program (following ``#!`` once) before anything is changed.
+        Only the first BINPRM_BUF_SIZE bytes are read to tell the format."""
         jail_path, data = self.resolve_exec(proc, path)
-        if data.startswith(b"#!"):
-            line = data[2:].split(b"\n", 1)[0].decode(errors="replace").strip()
-            if not line:
-                raise LinuxError("ENOEXEC")
-            interp, _, arg = line.partition(" ")
+        head = read_head(data)
+        if head.startswith(b"#!"):
+            name, arg = parse_shebang(head)
+            interp = name.decode("utf-8", "surrogateescape")
+            extra = [] if arg is None else [arg.decode("utf-8", "surrogateescape")]
             script = jail_path
             jail_path, data = self.resolve_exec(proc, interp)
-            argv = [interp, *([arg.strip()] if arg.strip() else []), script, *argv[1:]]
-            if data.startswith(b"#!"):
+            argv = [interp, *extra, script, *argv[1:]]
+            head = read_head(data)
+            if head.startswith(b"#!"):
                 raise LinuxError("ELOOP")
-        if not data.startswith(b"\x7fELF"):
+        if not head.startswith(b"\x7fELF"):
             raise LinuxError("ENOEXEC")
         return jail_path, data, argv, envp
 
-    def _exec_into(self, lt: LinuxThread, jail_path: str, data: bytes, argv: list[str],
+    def _exec_into(self, lt: LinuxThread, jail_path: str, data: ExecFile, argv: list[str],
                    envp: list[str]) -> None:
         k = self.kernel
         assert k is not None

@@ -214,9 +214,12 @@ class SharedRegistry:
         """A SHARE_LABEL message from a native thread; the reply words."""
         k = self.kernel
         tag = MsgTag.from_raw(words[0])
-        args = list(words[1:1 + tag.u]) + [0] * 3
-        ref, passwd, rights = args[0], args[1], args[2]
-        name = _unpack_name(words[4:1 + tag.u], k.arch.word_size)
+        from l4gdb.iguana.server import join_passwd, passwd_words
+
+        n = passwd_words(k.bits)                # the password's words (two on 32-bit)
+        args = list(words[1:1 + tag.u]) + [0] * (2 + n)
+        ref, passwd, rights = args[0], join_passwd(args[1:1 + n], k.bits), args[1 + n]
+        name = _unpack_name(words[3 + n:1 + tag.u], k.arch.word_size)
         err = self._check(ref, passwd, rights, name)
         if err == OK:
             from l4gdb.iguana.server import Memsection

@@ -16,7 +16,9 @@ CLONE_VFORK, CLONE_PARENT, CLONE_THREAD = 0x4000, 0x8000, 0x10000
 CLONE_SETTLS, CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID = 0x80000, 0x100000, 0x200000
 CLONE_CHILD_SETTID = 0x1000000
 WNOHANG = 1
-ARG_MAX = 128 * 1024
+MAX_ARG_STRLEN = 32 * 4096        # one argument or environment string, with its NUL
+ARG_LIMIT = (8 << 20) // 4        # all of them with their pointers: RLIMIT_STACK / 4
+MAX_ARG_STRINGS = 8192            # per array (host bound; see _str_array)
 UNAME_FIELD = 65
 KERNEL_RELEASE = "6.1.0-wombat"       # static glibc refuses kernels older than 3.2
 
@@ -83,19 +85,29 @@ def _clone(call: Call, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -
     return pid
 
 
-def _str_array(call: Call, addr: int) -> list[str]:
+def _str_array(call: Call, addr: int, budget: list[int]) -> list[str]:
+    """argv or envp as Linux's copy_strings: each string at most MAX_ARG_STRLEN
+    (with its NUL), the strings and pointers of both arrays within ``budget``
+    (E2BIG past either), and at most MAX_ARG_STRINGS of them (a host bound: the
+    host reads each string, so their number bounds the work of one execve)."""
     out: list[str] = []
-    total = 0
+    word = call.server.bits // 8
     while addr:
-        ptr = int.from_bytes(call.mm.read(addr, 4), "little")
+        ptr = int.from_bytes(call.mm.read(addr, word), "little")
         if not ptr:
             break
-        text = call.mm.read_cstr(ptr, ARG_MAX).decode("utf-8", "surrogateescape")
-        total += len(text) + 1
-        if total > ARG_MAX or len(out) > 8192:
+        if len(out) >= MAX_ARG_STRINGS:
             raise LinuxError("E2BIG")
-        out.append(text)
-        addr += 4
+        budget[0] -= word                     # its pointer on the new stack
+        try:
+            raw = call.mm.read_cstr(ptr, min(MAX_ARG_STRLEN, max(0, budget[0])))
+        except LinuxError as e:
+            raise LinuxError("E2BIG" if e.errno == "ENAMETOOLONG" else e.errno) from None
+        budget[0] -= len(raw) + 1
+        if budget[0] < 0:
+            raise LinuxError("E2BIG")
+        out.append(raw.decode("utf-8", "surrogateescape"))
+        addr += word
     return out
 
 
@@ -103,7 +115,9 @@ def _str_array(call: Call, addr: int) -> list[str]:
 def execve(call: Call, path: Path, argv: Ptr, envp: Ptr) -> None:
     if path is None:
         raise LinuxError("EFAULT")
-    args, env = _str_array(call, argv), _str_array(call, envp)
+    budget = [ARG_LIMIT]
+    args = _str_array(call, argv, budget)
+    env = _str_array(call, envp, budget)
     s = call.server
     image = s._load_exec(call.proc, path, args, env)     # fails before anything changes
     if s.config.strace:
@@ -286,7 +300,19 @@ def _check_signal(call: Call, sig: int) -> None:
 
 
 def _nsig(call: Call) -> int:
-    return 8 * int(getattr(call.abi, "sigset_bytes", 8))
+    return 8 * _sigset_bytes(call)
+
+
+def _sigset_bytes(call: Call) -> int:
+    """sizeof(sigset_t) in the kernel ABI (_NSIG / 8: 8, or 16 on MIPS)."""
+    return int(getattr(call.abi, "sigset_bytes", 8))
+
+
+def _check_sigsetsize(call: Call, sigsetsize: int) -> None:
+    """rt_sigaction, rt_sigprocmask, rt_sigsuspend, rt_sigtimedwait: EINVAL unless
+    the caller's sigset is exactly the kernel's (never sized by the guest)."""
+    if sigsetsize != _sigset_bytes(call):
+        raise LinuxError("EINVAL")
 
 
 @syscall
@@ -318,6 +344,7 @@ def tkill(call: Call, tid: Int, sig: Signal) -> int:
 @syscall
 def rt_sigaction(call: Call, sig: Signal, act: Ptr, oact: Ptr, sigsetsize: Size) -> int:
     names = call.server.signal_name
+    _check_sigsetsize(call, sigsetsize)
     if not 1 <= sig <= _nsig(call):
         raise LinuxError("EINVAL")
     lay = call.abi.structs["sigaction"]
@@ -383,8 +410,7 @@ def _how(call: Call) -> dict[str, int]:
 
 @syscall
 def rt_sigprocmask(call: Call, how: Int, set_: Ptr, oset: Ptr, sigsetsize: Size) -> int:
-    if sigsetsize > 16 or sigsetsize < 4:
-        raise LinuxError("EINVAL")
+    _check_sigsetsize(call, sigsetsize)
     lt = call.thread
     old = lt.sigmask
     if set_:
@@ -406,7 +432,11 @@ def rt_sigprocmask(call: Call, how: Int, set_: Ptr, oset: Ptr, sigsetsize: Size)
 
 @syscall
 def rt_sigpending(call: Call, set_: Ptr, sigsetsize: Size) -> int:
-    call.mm.write(set_, (call.proc.pending & call.thread.sigmask).to_bytes(sigsetsize, "little"))
+    # Linux lets rt_sigpending copy out less than a whole sigset, never more.
+    if sigsetsize > _sigset_bytes(call):
+        raise LinuxError("EINVAL")
+    pending = call.proc.pending & call.thread.sigmask
+    call.mm.write(set_, (pending & ((1 << 8 * sigsetsize) - 1)).to_bytes(sigsetsize, "little"))
     return 0
 
 
@@ -414,11 +444,66 @@ def rt_sigpending(call: Call, set_: Ptr, sigsetsize: Size) -> int:
 def rt_sigsuspend(call: Call, mask: Ptr, sigsetsize: Size) -> int:
     lt = call.thread
     if "old_mask" not in call.state:
+        _check_sigsetsize(call, sigsetsize)
         call.state["old_mask"] = lt.sigmask
         call.state["no_restart"] = True
         lt.sigmask = int.from_bytes(call.mm.read(mask, sigsetsize), "little") \
             & ~_unblockable_bits(call)
     return BLOCK
+
+
+@syscall
+def rt_sigtimedwait(call: Call, set_: Ptr, info: Ptr, uts: Ptr, sigsetsize: Size) -> int:
+    return _sigtimedwait(call, set_, info, uts, sigsetsize, "<ii")
+
+
+@syscall
+def rt_sigtimedwait_time64(call: Call, set_: Ptr, info: Ptr, uts: Ptr,
+                           sigsetsize: Size) -> int:
+    return _sigtimedwait(call, set_, info, uts, sigsetsize, "<qq")
+
+
+def _sigtimedwait(call: Call, set_: int, info: int, uts: int, sigsetsize: int,
+                  fmt: str) -> int:
+    """Take a pending signal of the set (its number; its siginfo to ``info``),
+    as kernel/signal.c's do_sigtimedwait: EAGAIN once the timeout passes, EINTR
+    when another signal's handler runs. While waiting, the set is added to the
+    mask, so a signal of the set is left for this call, not for a handler."""
+    lt, st = call.thread, call.state
+    if "want" not in st:
+        _check_sigsetsize(call, sigsetsize)
+        want = int.from_bytes(call.mm.read(set_, sigsetsize), "little")
+        timeout = _timespec_us(call, uts, fmt)
+        st["want"] = want & ~_unblockable_bits(call)
+        st["until"] = None if timeout is None else call.now_us + timeout
+        st["no_restart"] = True
+    sig = signals.first_deliverable(call.proc.pending & st["want"], 0)
+    until = st["until"]
+    if sig or (until is not None and call.now_us >= until):
+        if "old_mask" in st:
+            lt.sigmask = st.pop("old_mask")
+        if not sig:
+            raise LinuxError("EAGAIN")
+        call.proc.pending &= ~signals.bit(sig)
+        if info:
+            lay = call.abi.structs["siginfo"]
+            call.mm.write(info, lay.pack({"si_signo": sig, "si_code": 0}))   # SI_USER
+        return sig
+    if "old_mask" not in st:
+        st["old_mask"] = lt.sigmask
+        lt.sigmask |= st["want"]
+    call.wake_at_us = until
+    return BLOCK
+
+
+def _timespec_us(call: Call, ptr: int, fmt: str) -> int | None:
+    """A relative timeout (struct timespec) in microseconds; None: no timeout."""
+    if not ptr:
+        return None
+    sec, nsec = struct.unpack(fmt, call.mm.read(ptr, struct.calcsize(fmt)))
+    if sec < 0 or not 0 <= nsec < NS:
+        raise LinuxError("EINVAL")
+    return sec * 1_000_000 + (nsec + 999) // 1000
 
 
 @syscall("sigreturn", "rt_sigreturn")

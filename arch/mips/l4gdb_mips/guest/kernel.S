@@ -98,10 +98,11 @@
 #define ISA_IO 0xb8000000               /* ISA I/O ports (physical 0x18000000), kseg1 */
 #define PIC_POLL 0x0c                   /* OCW3: poll (the read acknowledges) */
 #define PIC_EOI 0x20
-/* The ISA I/O page for user-level drivers (l4/arch/device.h): kuseg 0x7ffff000,
- * the odd half of a wired pair, uncached, global; the even half invalid.  Users
- * can map nothing from 0x7fffe000 up (pagetables.py). */
-#define DEVICE_PAIR 0x7fffe000
+/* The ISA I/O page for user-level drivers (l4/arch/device.h) at kuseg = its
+ * physical address: flat, the even half of a wired pair (uncached, global; the
+ * odd half invalid).  With address spaces it is wired in none: sigma0 maps it
+ * for the one driver that asks (pagetables.py: driver_pages, uncached). */
+#define DEVICE_PAIR 0x18000000
 #define DEVICE_ENTRYLO ((0x18000000 >> 12) << 6 | 0x17)   /* C = 2 uncached, D, V, G */
 
         /* timer block (l4k_timer_block) byte offsets: l4gdb/guesttimer.py */
@@ -910,8 +911,8 @@ tlb_flush_asid:
         nop
 
 /* Leave flat mode: invalidate every entry, then wire entry 0 to the gate's
- * page (VA = PA = GATE_PAGE, global, read-only; the odd half invalid).  Uses
- * t4..t6, s1 and ra. */
+ * page (VA = PA = GATE_PAGE, global, read-only; the odd half invalid), and
+ * only it: the device page is no longer wired.  Uses t4..t6, s1 and ra. */
 tlb_go_paged:
         mtc0    $0, C0_WIRED
         mtc0    $0, C0_PAGEMASK
@@ -942,11 +943,11 @@ tlb_go_paged:
         mtc0    $12, C0_ENTRYLO1
         ehb
         tlbwi
-        li      $12, 1
-        b       tlb_wire_device         /* entry 1: the ISA I/O page; returns to ra */
+        jr      $31                     /* no device page: it is a driver's (sigma0) */
         nop
 
-/* Wire TLB entry t4 ($12) to the device pair and make it the last wired one.
+/* Wire TLB entry t4 ($12) to the device pair and make it the last wired one
+ * (flat mode only).
  * Uses t4 and ra. */
 tlb_wire_device:
         mtc0    $12, C0_INDEX
@@ -955,9 +956,9 @@ tlb_wire_device:
         mtc0    $0, C0_PAGEMASK
         li      $12, DEVICE_PAIR
         mtc0    $12, C0_ENTRYHI
-        li      $12, 1                  /* the even half: invalid, global */
-        mtc0    $12, C0_ENTRYLO0
         li      $12, DEVICE_ENTRYLO
+        mtc0    $12, C0_ENTRYLO0
+        li      $12, 1                  /* the odd half: invalid, global */
         mtc0    $12, C0_ENTRYLO1
         ehb
         tlbwi

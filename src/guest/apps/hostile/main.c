@@ -24,6 +24,12 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#if defined(__has_include)
+#if __has_include(<l4/arch/device.h>)
+#include <l4/arch/device.h>
+#endif
+#endif
+
 #define G "hostile"
 #define REPORT 0x51
 #define SECRET 0x5ec7e7edUL
@@ -36,7 +42,8 @@ static L4_ThreadId_t main_tid, victim_tid;
 static volatile uintptr_t secret_addr, kernel_addr, kip_addr;
 static volatile pd_ref_t victim_pd, attacker_pd;
 static volatile memsection_ref_t victim_ms, loan_ms;
-static volatile uintptr_t victim_utcb, loan_passwd;
+static volatile uintptr_t victim_utcb;
+static volatile passwd_t loan_passwd;
 
 /* A check whose PASS line is followed by what stopped the attempt. */
 static void verdict(const char *name, int ok, const char *fmt, ...)
@@ -197,6 +204,68 @@ static void predicted_caps(void)
     idle();
 }
 
+/* A window of guesses: a clist of our own filled with 1,000 guessed passwords
+ * for the victim's memsection, so that one call tries them all.  Inserting
+ * is unchecked (Iguana's model); the clist's bound refuses the rest. */
+#define WINDOW_GUESSES 1000
+static void guess_window(void)
+{
+    clist_ref_t cl = pd_create_clist(attacker_pd);   /* pd_myself() is the image's */
+    L4_Word_t in = 0, full = 0, other = 0;
+    for (L4_Word_t g = 1; g <= WINDOW_GUESSES && cl; g++) {
+        cap_t cap = { .ref = victim_ms, .passwd = (passwd_t)g * 0x9e3779b97f4a7c15ULL };
+        int err = clist_insert(cl, cap);
+        if (err == 0)
+            in++;
+        else if (err == IGUANA_ENOMEM)
+            full++;
+        else
+            other++;
+    }
+    int attach = pd_attach(attacker_pd, victim_ms, L4_Readable);
+    clist_delete(cl);
+    report(in, full, other, (L4_Word_t)attach);
+    idle();
+}
+
+/* The hardware object (interrupts, device memory): with the old LCG its
+ * password was always output #5 from a fixed seed.  Try the passwords it
+ * would have had, for every reference the first objects get; then try to
+ * read a capability for it out of the clists of others (the initial PD's
+ * default clist holds it). */
+#define OLD_SEED 0x2545F491UL
+#define FIRST_REF 0xA0000000UL
+#define CANDIDATES 16
+static void hardware_guess(void)
+{
+    clist_ref_t cl = pd_create_clist(attacker_pd);   /* pd_myself() is the image's */
+    L4_Word_t in = 0;
+    for (int r = 0; r < CANDIDATES && cl; r++) {
+        L4_Word_t seed = OLD_SEED;
+        for (int k = 0; k < CANDIDATES; k++) {
+            seed = (seed * 1103515245UL + 12345) & 0x7fffffffUL;
+            cap_t cap = { .ref = FIRST_REF + 0x10 * r, .passwd = seed | 1 };
+            in += clist_insert(cl, cap) == 0;
+        }
+    }
+    int irq = hardware_register_interrupt(L4_nilthread, 1);
+    clist_delete(cl);
+    L4_Word_t read = 0, tried = 0;
+    clist_ref_t mine = pd_default_clist();
+    for (int r = 0; r < CANDIDATES; r++) {
+        if (FIRST_REF + 0x10 * r == mine)
+            continue;
+        for (int o = 0; o < CANDIDATES; o++) {
+            L4_Word_t q[2] = { FIRST_REF + 0x10 * r, FIRST_REF + 0x10 * o }, out[3];
+            int err = iguana_call(IGUANA_IID_CLIST, 2, 2, q, 3, out);
+            tried++;
+            read += err != IGUANA_EPERM && err != IGUANA_ENOENT;
+        }
+    }
+    report(in, (L4_Word_t)irq, read, tried);
+    idle();
+}
+
 /* A capability we were given, used, then revoked: the memsection deleted and
  * made again at the same address (the same reference, a new password). */
 static void revoked_caps(void)
@@ -209,6 +278,27 @@ static void revoked_caps(void)
            (L4_Word_t)memsection_delete(loan_ms), 0, 0);
     idle();
 }
+
+#ifdef L4_DEVICE_PAGE
+/* ---- the device page a driver is given: we hold no hardware capability ---- */
+static void touch_device(void)
+{
+    go();
+    report(*(volatile unsigned int *)L4_DEVICE_PAGE, 0, 0, 0);
+    idle();
+}
+
+static void device_by_request(void)
+{
+    L4_Fpage_t got = L4_Sigma0_GetPage(L4_nilthread, L4_FpageLog2(L4_DEVICE_PAGE, 12));
+    uintptr_t base = 0;
+    memsection_ref_t ms = pd_create_memsection_full(attacker_pd, 4096, 0, IGUANA_MS_USER,
+                                                    0, 0, &base);
+    int backed = ms ? hardware_back_memsection(ms, L4_DEVICE_PAGE, 0) : -1;
+    report(got.raw, (L4_Word_t)ms, (L4_Word_t)backed, 0);
+    idle();
+}
+#endif
 
 /* ---- memory a deleted memsection left behind: sigma0's free memory ---- */
 #define WINDOW 0x2f000000UL      /* in the virtpool, far above every memsection here */
@@ -321,7 +411,7 @@ int main(void)
     expect_stopped("read-other-pd-memory", read_secret,
                    "the page fault goes to Iguana, which refuses: not attached to its PD");
     expect_stopped("write-other-pd-memory", write_secret, "refused by Iguana likewise");
-    static char names[MAX_AREAS][3][32];
+    static char names[MAX_AREAS][2][32];
     for (int i = 0; i < n_areas; i++) {
         kernel_addr = attack_page(rlow[i], rhigh[i], n_dev, dlow, dhigh);
         snprintf(names[i][0], sizeof names[i][0], "read-kernel-area-%d", i);
@@ -336,11 +426,24 @@ int main(void)
     }
     if (n_areas == 0)
         skip(G, "kernel-areas", "the KIP describes no reserved virtual area (no MMU)");
-    for (int i = 0; i < n_dev; i++) {
-        snprintf(names[i][2], sizeof names[i][2], "device-area-%d", i);
-        skip(G, names[i][2], "device memory mapped for users in every space (KIP: dedicated): "
-             "not isolated until device memory is handed out per driver");
-    }
+    verdict("no-device-memory-in-every-space", n_dev == 0,
+            "%d dedicated areas in the KIP (want 0): device memory is mapped per driver, "
+            "by sigma0 or Iguana's hardware object, in no space by default", n_dev);
+#ifdef L4_DEVICE_PAGE
+    expect_stopped("device-page-touch", touch_device,
+                   "the device page is mapped in no space but a driver's: the fault goes to "
+                   "Iguana, which has no memsection of ours there");
+    t = attack(device_by_request);
+    got = wait_report(t, w);
+    verdict("device-page-from-sigma0", got && w[0] == L4_Nilpage.raw,
+            "sigma0 refuses the device page: device memory is Iguana's to hand out");
+    verdict("device-page-back-memsection", got && w[1] != 0 && w[2] == 33,
+            "hardware_back_memsection of our own user memsection with it: %ld (want EPERM 33, "
+            "no hardware capability)", (long)w[2]);
+#elif defined(L4_RTC_INDEX)
+    skip(G, "device-ports", "x86's RTC ports 0x70/0x71 are open to ring 3 in every space "
+         "(the TSS's one I/O bitmap): not yet per driver");
+#endif
     expect_stopped("write-kip", write_kip, "the KIP is mapped read-only in every space");
 
     t = attack(write_utcb);
@@ -380,6 +483,21 @@ int main(void)
     verdict("iguana-predicted-capabilities", got && w[0] == 0 && w[1] == 16,
           "%lu of %lu passwords computed from the attacker's own opened the victim's "
           "memsection (passwords are a keyed hash, not an LCG)", w[0], w[1]);
+
+    t = attack(guess_window);
+    got = wait_report(t, w);
+    verdict("iguana-guess-window",
+            got && w[0] + w[1] == WINDOW_GUESSES && w[1] > 0 && w[2] == 0 && w[3] == 33,
+            "%lu of %d guesses went into one clist, the clist's bound refused %lu (ENOMEM); "
+            "pd_attach with them all in place: %ld (want EPERM 33)",
+            w[0], WINDOW_GUESSES, w[1], (long)w[3]);
+    t = attack(hardware_guess);
+    got = wait_report(t, w);
+    verdict("iguana-hardware-guessed", got && w[0] > 0 && w[1] == 33 && w[2] == 0 && w[3] > 0,
+            "%lu old-LCG passwords for the first %d references inserted: "
+            "hardware_register_interrupt %ld (want EPERM 33, passwords are random); "
+            "%lu of %lu lookups in others' clists answered (want 0: no cap for those clists)",
+            w[0], CANDIDATES, (long)w[1], w[2], w[3]);
 
     uintptr_t loan_base = 0;
     loan_ms = memsection_create(4096, &loan_base);

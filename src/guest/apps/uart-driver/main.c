@@ -47,6 +47,10 @@ static int drain(void)
 int main(void)
 {
     L4_ThreadId_t irq = L4_GlobalId(L4_UART_IRQ, 1);
+    if (!l4_uart_map()) {                /* the device page: mapped in no space before */
+        printf("uart-driver: sigma0 refused the UART's page at %lx\n", L4_UART_BASE);
+        return 1;
+    }
     if (!L4_AssociateInterrupt(irq, L4_Myself())) {
         printf("uart-driver: associating interrupt %d failed, error %lu\n", L4_UART_IRQ,
                L4_ErrorCode());

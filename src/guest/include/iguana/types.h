@@ -17,9 +17,25 @@ typedef objref_t physpool_ref_t;
 typedef objref_t physmem_ref_t;
 typedef objref_t virtpool_ref_t;
 
-/* A password capability. */
-typedef struct { objref_t ref; uintptr_t passwd; } cap_t;
+/* A password capability. The password has 64 random bits on every arch: in
+ * IPC it is IGUANA_PASSWD_WORDS words, low word first (two on 32-bit). */
+typedef uint64_t passwd_t;
+typedef struct { objref_t ref; passwd_t passwd; } cap_t;
 #define INVALID_CAP ((cap_t){ .ref = ~(objref_t)0, .passwd = 0 })
+#define IGUANA_PASSWD_WORDS ((int)(sizeof(passwd_t) / sizeof(L4_Word_t)))
+
+/* Word i of a password in IPC, and a password from its words. */
+static inline L4_Word_t iguana_passwd_word(passwd_t pw, int i)
+{
+    return (L4_Word_t)(pw >> (i * 8 * (int)sizeof(L4_Word_t)) % 64);
+}
+static inline passwd_t iguana_passwd_join(const L4_Word_t *w)
+{
+    passwd_t pw = 0;
+    for (int i = 0; i < IGUANA_PASSWD_WORDS; i++)
+        pw |= (passwd_t)w[i] << (i * 8 * (int)sizeof(L4_Word_t)) % 64;
+    return pw;
+}
 
 /* Interface ids (interface_uuids.h) and the magpie label: 64 * iid + method. */
 #define IGUANA_IID_EX          21

@@ -2,9 +2,10 @@
  * Handing a memsection to Wombat, the Linux server: it appears to Linux
  * processes as /dev/iguana/NAME (read, write, mmap MAP_SHARED of its frames).
  * Protocol (docs/wombat.md, "Native beside compat"): label WOMBAT_SHARE_LABEL
- * to the server thread (KIP user base + 150); MR1 memsection, MR2 the
- * password of my capability for it, MR3 the rights Linux gets (L4_Readable,
- * L4_Writable), MR4.. the name.  The reply label is 0 or an Iguana errno.
+ * to the server thread (KIP user base + 150); MR1 memsection, then the
+ * password of my capability for it (IGUANA_PASSWD_WORDS words, low first),
+ * then the rights Linux gets (L4_Readable, L4_Writable), then the name.  The
+ * reply label is 0 or an Iguana errno.
  */
 #ifndef WOMBAT_SHARE_H
 #define WOMBAT_SHARE_H
@@ -28,12 +29,14 @@ static inline int wombat_share_cap(cap_t cap, L4_Word_t rights, const char *name
     char *bytes = (char *)words;
     for (unsigned i = 0; name[i] && i < sizeof words - 1; i++)
         bytes[i] = name[i];
-    L4_Set_MsgTag(L4_MsgTagMake(WOMBAT_SHARE_LABEL, 3 + WOMBAT_NAME_WORDS, 0));
+    const int pw = IGUANA_PASSWD_WORDS;
+    L4_Set_MsgTag(L4_MsgTagMake(WOMBAT_SHARE_LABEL, 2 + pw + WOMBAT_NAME_WORDS, 0));
     L4_LoadMR(1, cap.ref);
-    L4_LoadMR(2, cap.passwd);
-    L4_LoadMR(3, rights);
+    for (int i = 0; i < pw; i++)
+        L4_LoadMR(2 + i, iguana_passwd_word(cap.passwd, i));
+    L4_LoadMR(2 + pw, rights);
     for (int i = 0; i < WOMBAT_NAME_WORDS; i++)
-        L4_LoadMR(4 + i, words[i]);
+        L4_LoadMR(3 + pw + i, words[i]);
     L4_MsgTag_t tag = L4_Call(wombat_server());
     if (L4_IpcFailed(tag))
         return -1;

@@ -9,6 +9,7 @@
 #define L4_ARCH_DEVICE_H
 
 #include <l4/types.h>
+#include <l4/sigma0.h>
 
 #define L4_DEVICE_IRQ 30
 
@@ -36,14 +37,18 @@ static inline void l4_device_stop(void)
 }
 
 /*
- * The board's PL011 UART, for a user-level driver: its page is mapped in every
- * space at L4_UART_BASE (user read-write device memory, mmu.py), its receive
+ * The board's PL011 UART, for a user-level driver: its page (physical
+ * L4_UART_BASE) is mapped in no space until a driver is given it: a root task
+ * asks sigma0 for it (l4_uart_map: sigma0 maps it at va = pa, to the first
+ * space that asks only); under Iguana a PD holding the hardware capability
+ * backs a memsection with it (hardware_back_memsection). Its receive
  * interrupt is L4_UART_IRQ (SPI 1 on QEMU virt). The host types the console
  * input into it. The FIFO stays off: one character at a time, the receive
  * interrupt is raised while a character waits and cleared by reading it.
  */
-#define L4_UART_BASE 0xF8100000UL
+#define L4_UART_BASE 0x09000000UL
 #define L4_UART_IRQ  33
+#define L4_DEVICE_PAGE L4_UART_BASE     /* the page a driver is given (hostile tries it) */
 
 #define PL011_DR     0x000              /* data */
 #define PL011_FR     0x018              /* flags */
@@ -52,6 +57,12 @@ static inline void l4_device_stop(void)
 #define PL011_ICR    0x044              /* interrupt clear */
 #define PL011_INT_RX (1UL << 4)         /* RXIM / RXIC */
 #define PL011_INT_RT (1UL << 6)         /* receive timeout: RTIM / RTIC */
+
+/* The UART's page from sigma0 (a root task, whose pager sigma0 is): 1 when mapped. */
+static inline int l4_uart_map(void)
+{
+    return !L4_IsNilFpage(L4_Sigma0_GetPage(L4_nilthread, L4_FpageLog2(L4_UART_BASE, 12)));
+}
 
 static inline volatile unsigned int *l4_uart_reg(L4_Word_t offset)
 {

@@ -1,8 +1,11 @@
 /*
  * A device a user-level driver can program: channel 0 of the PIIX4's i8254
  * timer as a one-shot (mode 0: interrupt on terminal count).  Malta's ISA I/O
- * space (physical 0x18000000) appears to user mode at L4_ISA_IO (uncached;
- * a wired TLB entry in every space, kernel.S), so the timer's ports are at
+ * space (physical 0x18000000) appears to a driver at L4_ISA_IO = its physical
+ * address (uncached), in no space by default: sigma0 maps it for the first
+ * space that asks (a root task's request or first touch; pagetables.py
+ * driver_pages), under Iguana only a PD holding the hardware capability gets
+ * it (hardware_back_memsection).  The timer's ports are at
  * L4_ISA_IO + 0x40/0x43.  Its output is line 0 of the i8259s, which the
  * kernel numbers 16 + line: L4_DEVICE_IRQ = 16, reaching the driver as an
  * interrupt IPC once it is associated.  Portable code tests for this header
@@ -14,7 +17,8 @@
 #include <l4/types.h>
 
 #define L4_DEVICE_IRQ 16
-#define L4_ISA_IO 0x7ffff000UL
+#define L4_ISA_IO 0x18000000UL
+#define L4_DEVICE_PAGE L4_ISA_IO      /* the page a driver is given (hostile tries it) */
 #define L4_PIT_HZ 1193182UL
 #define L4_PIT_CH0 0x40
 #define L4_PIT_CONTROL 0x43

@@ -1,7 +1,10 @@
 /*
  * A device a user-level driver can program: the alarm of the virt board's
- * goldfish RTC (a nanosecond clock), whose page every address space maps at
- * its physical address L4_RTC (read-write, l4gdb_riscv/pagetables.py).  It is
+ * goldfish RTC (a nanosecond clock), whose page is a driver's at its physical
+ * address L4_RTC: in no space by default, sigma0 maps it (read-write) for the
+ * first space that asks (a root task's request or first touch; pagetables.py
+ * driver_pages); under Iguana only a PD holding the hardware capability gets
+ * it (hardware_back_memsection).  It is
  * PLIC source 11, which the kernel numbers 32 + source: L4_DEVICE_IRQ = 43,
  * reaching the driver as an interrupt IPC once it is associated.  Portable
  * code tests for this header with __has_include(<l4/arch/device.h>).
@@ -13,6 +16,7 @@
 
 #define L4_DEVICE_IRQ 43
 #define L4_RTC 0x00101000UL
+#define L4_DEVICE_PAGE L4_RTC          /* the page a driver is given (hostile tries it) */
 /* goldfish RTC registers (32-bit words) */
 #define L4_RTC_TIME_LOW 0               /* reading it latches TIME_HIGH */
 #define L4_RTC_TIME_HIGH 1
