@@ -51,7 +51,7 @@ def test_uart_is_a_socket_chardev_the_host_writes_into(tmp_path):
         while data := conn.recv(64):
             got.extend(data)
 
-    reader = threading.Thread(target=accept)
+    reader = threading.Thread(target=accept, daemon=True)
     reader.start()
     q.alive = lambda: True                                        # type: ignore[method-assign]
     q.uart_write(b"hel")
@@ -59,4 +59,5 @@ def test_uart_is_a_socket_chardev_the_host_writes_into(tmp_path):
     q.close()                                                     # closes the connection
     reader.join(5)
     server.close()
+    assert not reader.is_alive()                                  # the connection ended
     assert bytes(got) == b"hello\n"

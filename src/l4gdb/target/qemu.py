@@ -244,6 +244,10 @@ class QemuProcess:
 
     def _close_uart(self) -> None:
         if self._uart_sock is not None:
+            # shutdown first: a bare close() leaves the drain thread's recv() (and so
+            # the connection) alive
+            with contextlib.suppress(OSError):
+                self._uart_sock.shutdown(socket.SHUT_RDWR)
             self._uart_sock.close()
             self._uart_sock = None
 

@@ -15,6 +15,7 @@
 #define L4_ARCH_DEVICE_H
 
 #include <l4/types.h>
+#include <l4/sigma0.h>
 
 #define L4_DEVICE_IRQ 16
 #define L4_ISA_IO 0x18000000UL
@@ -23,6 +24,14 @@
 #define L4_PIT_CH0 0x40
 #define L4_PIT_CONTROL 0x43
 #define L4_PIT_ONESHOT 0x30             /* channel 0, low then high byte, mode 0 */
+
+/* The device's page from sigma0, for a root task (whose pager sigma0 is): ask
+ * before any other thread of the space touches it (their faults go to their
+ * own pager).  1 when mapped. */
+static inline int l4_device_map(void)
+{
+    return !L4_IsNilFpage(L4_Sigma0_GetPage(L4_nilthread, L4_FpageLog2(L4_DEVICE_PAGE, 12)));
+}
 
 static inline void l4_isa_out(unsigned port, unsigned char v)
 {

@@ -13,6 +13,7 @@
 #define L4_ARCH_DEVICE_H
 
 #include <l4/types.h>
+#include <l4/sigma0.h>
 
 #define L4_DEVICE_IRQ 43
 #define L4_RTC 0x00101000UL
@@ -25,6 +26,14 @@
 #define L4_RTC_IRQ_ENABLED 4
 #define L4_RTC_CLEAR_ALARM 5
 #define L4_RTC_CLEAR_INTERRUPT 7
+
+/* The device's page from sigma0, for a root task (whose pager sigma0 is): ask
+ * before any other thread of the space touches it (their faults go to their
+ * own pager).  1 when mapped. */
+static inline int l4_device_map(void)
+{
+    return !L4_IsNilFpage(L4_Sigma0_GetPage(L4_nilthread, L4_FpageLog2(L4_DEVICE_PAGE, 12)));
+}
 
 static inline volatile unsigned int *l4_rtc(void)
 {
