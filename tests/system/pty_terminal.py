@@ -48,7 +48,11 @@ class Terminal:
     def close(self) -> None:
         """End the program if it still runs (a failed test): SIGTERM, so that it
         shuts its own QEMU and GDB down."""
-        if os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+        try:
+            running = os.waitpid(self.pid, os.WNOHANG)[0] == 0
+        except ChildProcessError:          # wait() reaped it already
+            running = False
+        if running:
             os.kill(self.pid, signal.SIGTERM)
             self.wait()
         os.close(self.fd)
