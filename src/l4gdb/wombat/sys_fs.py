@@ -979,7 +979,8 @@ def _do_poll(call: Call, fds_ptr: int, nfds: int, timeout_us: int | None) -> Any
     return BLOCK
 
 
-def _timespec_us(call: Call, ptr: int, fmt: str) -> int | None:
+def timespec_us(call: Call, ptr: int, fmt: str) -> int | None:
+    """A relative timeout (struct timespec) in microseconds; None: no timeout."""
     if not ptr:
         return None
     sec, nsec = struct.unpack(fmt, call.mm.read(ptr, struct.calcsize(fmt)))
@@ -1014,14 +1015,14 @@ def _wait_mask(call: Call, mask: int, size: int, result: Any) -> Any:
 @syscall
 def ppoll(call: Call, fds: Ptr, nfds: UInt, tsp: Ptr, sigmask: Ptr, sigsetsize: Size) -> int:
     return _wait_mask(call, sigmask, sigsetsize,
-                      _do_poll(call, fds, nfds, _timespec_us(call, tsp, "<ii")))
+                      _do_poll(call, fds, nfds, timespec_us(call, tsp, "<ii")))
 
 
 @syscall
 def ppoll_time64(call: Call, fds: Ptr, nfds: UInt, tsp: Ptr, sigmask: Ptr,
                  sigsetsize: Size) -> int:
     return _wait_mask(call, sigmask, sigsetsize,
-                      _do_poll(call, fds, nfds, _timespec_us(call, tsp, "<qq")))
+                      _do_poll(call, fds, nfds, timespec_us(call, tsp, "<qq")))
 
 
 def _do_select(call: Call, nfds: int, sets: tuple[int, int, int],
@@ -1080,7 +1081,7 @@ def select(call: Call, args: Ptr) -> int:
 
 def _pselect(call: Call, nfds: int, sets: tuple[int, int, int], timeout: int, sigmask: int,
              fmt: str) -> Any:
-    result = _do_select(call, nfds, sets, _timespec_us(call, timeout, fmt))
+    result = _do_select(call, nfds, sets, timespec_us(call, timeout, fmt))
     mask, size = struct.unpack("<II", call.mm.read(sigmask, 8)) if sigmask else (0, 0)
     return _wait_mask(call, mask, size, result)
 

@@ -10,6 +10,7 @@ from . import signals
 from .calls import BLOCK, Call, Flags, Int, Path, Ptr, Signal, Size, UInt, syscall
 from .errors import LinuxError
 from .process import SIG_DFL, SigAction, wait_status_exited
+from .sys_fs import timespec_us
 
 CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
 CLONE_VFORK, CLONE_PARENT, CLONE_THREAD = 0x4000, 0x8000, 0x10000
@@ -473,7 +474,7 @@ def _sigtimedwait(call: Call, set_: int, info: int, uts: int, sigsetsize: int,
     if "want" not in st:
         _check_sigsetsize(call, sigsetsize)
         want = int.from_bytes(call.mm.read(set_, sigsetsize), "little")
-        timeout = _timespec_us(call, uts, fmt)
+        timeout = timespec_us(call, uts, fmt)
         st["want"] = want & ~_unblockable_bits(call)
         st["until"] = None if timeout is None else call.now_us + timeout
         st["no_restart"] = True
@@ -494,16 +495,6 @@ def _sigtimedwait(call: Call, set_: int, info: int, uts: int, sigsetsize: int,
         lt.sigmask |= st["want"]
     call.wake_at_us = until
     return BLOCK
-
-
-def _timespec_us(call: Call, ptr: int, fmt: str) -> int | None:
-    """A relative timeout (struct timespec) in microseconds; None: no timeout."""
-    if not ptr:
-        return None
-    sec, nsec = struct.unpack(fmt, call.mm.read(ptr, struct.calcsize(fmt)))
-    if sec < 0 or not 0 <= nsec < NS:
-        raise LinuxError("EINVAL")
-    return sec * 1_000_000 + (nsec + 999) // 1000
 
 
 @syscall("sigreturn", "rt_sigreturn")
