@@ -217,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     infos = get_plugins().infos()
     if args.json:
@@ -235,7 +235,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from l4gdb.system import build_user_program, toolchain_for
+    from l4gdb.runtime.system import build_user_program, toolchain_for
 
     tc = toolchain_for(args.arch)
     out = build_user_program(tc, [Path(f) for f in args.files], Path(args.output))
@@ -244,7 +244,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from l4gdb.system import RunOptions, run_program
+    from l4gdb.runtime.system import RunOptions, run_program
 
     opts = RunOptions(arch=args.arch, program=args.program, extra_files=args.extra,
                       steps=args.steps or [], fail_on=args.fail_on, script=args.script,
@@ -255,7 +255,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_gdb(args: argparse.Namespace) -> int:
-    from l4gdb.debug import DebugOptions, debug_program
+    from l4gdb.debugger.session import DebugOptions, debug_program
 
     return debug_program(DebugOptions(arch=args.arch, program=args.program,
                                       extra_files=args.extra, batch=args.batch, ex=args.ex,
@@ -264,7 +264,7 @@ def cmd_gdb(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from l4gdb.mermaid import load_trace, to_mermaid
+    from l4gdb.commands.trace import load_trace, to_mermaid
 
     text = to_mermaid(load_trace(Path(args.trace_file)), limit=args.limit)
     if args.output:
@@ -275,7 +275,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from l4gdb.bench import run_bench
+    from l4gdb.commands.bench import run_bench
 
     result = run_bench(args.arch, args.iterations, deterministic=args.deterministic)
     text = json.dumps(result, indent=2)
@@ -289,7 +289,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_wombat(args: argparse.Namespace) -> int:
-    from l4gdb.wombat.run import WombatOptions, run_wombat
+    from l4gdb.runtime.wombat_system import WombatOptions, run_wombat
 
     argv = list(args.argv)
     if argv and argv[0] == "--":
@@ -326,13 +326,13 @@ def cmd_fuzz(args: argparse.Namespace) -> int:
             print(f"fuzz: {n}/{args.count} calls, {res.boots} boot(s)", file=sys.stderr)
 
     if fake:
-        from l4gdb.fuzz import run
+        from l4gdb.fuzzing.generator import run
 
         res = run(args.count, args.seed, arch, check_every=args.check_every or 1,
                   progress=progress)
     else:
-        from l4gdb.fuzzqemu import run as run_qemu
-        from l4gdb.plugins import get_plugins
+        from l4gdb.fuzzing.qemu import run as run_qemu
+        from l4gdb.runtime.plugins import get_plugins
 
         get_plugins().require_arch(arch)
         res = run_qemu(arch, args.count, args.seed, check_every=args.check_every or 50,

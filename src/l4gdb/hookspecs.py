@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from l4gdb.guestspec import GuestToolchain
+    from l4gdb.archkit.guestspec import GuestToolchain
     from l4gdb.kernel.abi import ArchInfo, Resume, Trap
     from l4gdb.kernel.paging import PageTables
-    from l4gdb.wombat.abi import LinuxAbi
+    from l4gdb.archkit.linux_abi import LinuxAbi
 
 PROJECT = "l4gdb"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -189,7 +189,7 @@ def l4gdb_guest_timer(arch: str, symbols: dict[str, int]) -> GuestTimer | None:
 
 @hookspec(firstresult=True)
 def l4gdb_linux_abi(arch: str) -> LinuxAbi | None:
-    """The Linux ABI of ``arch`` (a :class:`l4gdb.wombat.abi.LinuxAbi`) for the Wombat
+    """The Linux ABI of ``arch`` (a :class:`l4gdb.archkit.linux_abi.LinuxAbi`) for the Wombat
     Linux server: system-call convention and numbers, errno and signal numbers,
     flag and ioctl numbers, struct layouts, the address-space layout of a Linux
     process. Optional: an arch without it runs no Linux programs. The tables are
@@ -200,7 +200,7 @@ def l4gdb_linux_abi(arch: str) -> LinuxAbi | None:
 def l4gdb_session_start(system: Any, options: dict[str, Any]) -> None:
     """A system has booted (the root task is ready, nothing has run yet).
 
-    ``system`` is the :class:`l4gdb.system.System` (its ``kernel``, ``arch``,
+    ``system`` is the :class:`l4gdb.runtime.system.System` (its ``kernel``, ``arch``,
     ``program``, ``log_dir``); ``options`` are the run's options by name
     (e.g. ``trace``: a file to write a timeline to, or None).
     """

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from l4gdb.plugins import get_plugins
+from l4gdb.runtime.plugins import get_plugins
 
 pytestmark = [pytest.mark.slow, pytest.mark.l4gdb_arches]
 
@@ -224,8 +224,8 @@ def test_idle_waits_in_the_guest_and_the_clock_moves(arch, l4gdb, no_leftovers):
 def test_user_jump_onto_the_kernel_breakpoint_is_a_fault(arch, l4gdb, no_leftovers, tmp_path):
     """The host must not mistake user code at the trap breakpoint for a kernel entry
     (on RISC-V QEMU reports the breakpoint before PMP refuses the fetch)."""
-    from l4gdb import build
-    from l4gdb.system import elf_symbols, toolchain_for
+    from l4gdb.runtime import build
+    from l4gdb.runtime.system import elf_symbols, toolchain_for
 
     kernel = build.build_kernel(toolchain_for(arch), build.default_build_dir() / arch)
     bp = elf_symbols(kernel)["l4k_trap_bp"]

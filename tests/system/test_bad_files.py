@@ -21,8 +21,8 @@ L4GDB = [sys.executable, "-m", "l4gdb.cli"]
 
 
 def _hello_elf() -> Path:
-    from l4gdb.build import builtin_program
-    from l4gdb.system import toolchain_for
+    from l4gdb.runtime.build import builtin_program
+    from l4gdb.runtime.system import toolchain_for
 
     return builtin_program(toolchain_for("arm"), "hello")
 
@@ -66,7 +66,7 @@ def test_a_program_file_that_is_no_program(tmp_path, monkeypatch, capfd):
 
 def _broken_config(monkeypatch, cfg: Path) -> None:
     """The arm plugin's QEMU setup, with ``cfg`` as its -readconfig file."""
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     hook = get_plugins().hook
     real = hook.l4gdb_qemu_setup

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from l4gdb import fuzzqemu
-from l4gdb.plugins import get_plugins
+from l4gdb.fuzzing import qemu as fuzzqemu
+from l4gdb.runtime.plugins import get_plugins
 
 pytestmark = pytest.mark.slow
 

@@ -273,7 +273,7 @@ def test_a_guest_that_never_stops_ends_at_the_timeout(own_leftovers, tmp_path, m
     guest timer's tick or -- without a guest timer -- by the host interrupting QEMU
     at the end of each timeslice."""
     from l4gdb.cli import main
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     monkeypatch.setenv("L4GDB_BUILD_DIR", own_leftovers["L4GDB_BUILD_DIR"])
     if not timer:
@@ -307,8 +307,8 @@ def test_a_linux_program_flooding_stdout_ends_at_the_timeout(own_leftovers):
 
 def test_qmp_gone_still_ends_qemu(own_leftovers):
     """The QMP connection lost in the middle: the system still shuts QEMU down."""
-    from l4gdb.console import Console
-    from l4gdb.system import System, resolve_program, toolchain_for
+    from l4gdb.runtime.console import Console
+    from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
     program = resolve_program(toolchain_for("arm"), "hello", [])
     with System("arm", program, Console(out=None)) as system:

@@ -166,7 +166,7 @@ DEVICE_CHECKS = {"arm": DEVICE_PAGE_CHECKS, "mips": DEVICE_PAGE_CHECKS,
 
 @pytest.mark.parametrize("arch", ["arm", "mips", "x86", "riscv"])
 def test_a_native_program_cannot_reach_another_pd(arch, l4gdb, no_leftovers):
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     if arch not in get_plugins().arch_names():
         pytest.skip(f"no {arch} plugin installed")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from l4gdb.plugins import get_plugins
+from l4gdb.runtime.plugins import get_plugins
 
 pytestmark = pytest.mark.slow
 
@@ -117,7 +117,7 @@ def _qemu_user(root: Path, script: str) -> tuple[int, str]:
 
 
 def _wombat(arch: str, root: Path, script: str) -> tuple[int, str, str]:
-    from l4gdb.wombat.run import WombatOptions, run_wombat
+    from l4gdb.runtime.wombat_system import WombatOptions, run_wombat
 
     out, err = io.StringIO(), io.StringIO()
     res = run_wombat(WombatOptions(arch=arch, argv=["/bin/sh", "-c", script], rootfs=str(root),

@@ -61,8 +61,8 @@ int main(void) {
 def test_spaces_isolate_the_kernel(l4gdb, no_leftovers, tmp_path):
     """User code can't read or write the kernel window or the kernel's data, nor write
     the gate page or its %gs slot: each is a page fault to the pager (rwx label bits)."""
-    from l4gdb import build
-    from l4gdb.system import elf_symbols, toolchain_for
+    from l4gdb.runtime import build
+    from l4gdb.runtime.system import elf_symbols, toolchain_for
 
     kernel = build.build_kernel(toolchain_for("x86"), build.default_build_dir() / "x86")
     syms = elf_symbols(kernel)

@@ -204,13 +204,13 @@ def test_the_stub_socket_refuses_other_users(provider: FakeProvider) -> None:
 def test_a_bad_listen_option_is_a_usage_error_before_boot(
         listen: str, why: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import l4gdb.system
+    import l4gdb.runtime.system
     from l4gdb.cli import main
 
     def no_boot(*args: object, **kwargs: object) -> None:
         raise AssertionError("booted despite a bad --listen")
 
-    monkeypatch.setattr(l4gdb.system, "toolchain_for", no_boot)
+    monkeypatch.setattr(l4gdb.runtime.system, "toolchain_for", no_boot)
     assert main(["gdb", "--arch", "arm", "--batch", "--listen", listen, "hello"]) == 2
     err = capsys.readouterr().err
     assert err == f"l4gdb: --listen {listen!r}: {why}\n"

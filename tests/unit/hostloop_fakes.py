@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
-from l4gdb_arm.mmu import entry_rights
+from l4gdb_arm.pagetables import entry_rights
 from l4gdb_arm.plugin import (
     DFSR_WNR,
     KINDS,
@@ -36,7 +36,7 @@ from l4gdb_arm.plugin import (
 from l4gdb.kernel import BootConfig, BufferConsole, FakeClock, Kernel
 from l4gdb.kernel.types import ThreadId
 from l4gdb.target.errors import TargetError
-from l4gdb.trapblocks import MARK_KIND, UTCB_WORDS
+from l4gdb.archkit.trapblocks import MARK_KIND, UTCB_WORDS
 
 ARCH = "arm"
 # The stub's symbols (a kernel.S link: text page, then the blocks on the data page).

@@ -10,7 +10,7 @@ import pytest
 from l4gdb import hookspecs
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, PageTableBuilder, QemuSetup, guest_toolchain
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.plugins import validate_plugin
+from l4gdb.runtime.plugins import validate_plugin
 
 REGS = ("r0", "r1", "r2", "r3", "r4", "r5", "r6", "sp", "pc", "flags")
 INFO = ArchInfo(name="toy", word_size=4, reg_names=REGS, ip_reg="pc", sp_reg="sp",

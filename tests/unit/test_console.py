@@ -3,7 +3,7 @@ from __future__ import annotations
 import io
 import re
 
-from l4gdb.console import Console
+from l4gdb.runtime.console import Console
 
 
 def test_expectations_match_in_order_across_writes():
@@ -56,7 +56,7 @@ def test_input_queue():
 
 
 def test_flood_keeps_bounded_text_and_still_matches(monkeypatch):
-    import l4gdb.console as con
+    import l4gdb.runtime.console as con
 
     monkeypatch.setattr(con, "KEEP_CHARS", 10_000)
     monkeypatch.setattr(con, "OVERLAP_CHARS", 100)
@@ -76,7 +76,7 @@ def test_flood_keeps_bounded_text_and_still_matches(monkeypatch):
 
 
 def test_an_endless_line_is_checked_in_pieces(monkeypatch):
-    import l4gdb.console as con
+    import l4gdb.runtime.console as con
 
     monkeypatch.setattr(con, "MAX_LINE", 1000)
     c = Console(out=None, fail_on=[re.compile("PANIC")])
@@ -89,7 +89,7 @@ def test_an_endless_line_is_checked_in_pieces(monkeypatch):
 
 
 def test_the_console_log_ends_with_a_marker(monkeypatch):
-    import l4gdb.console as con
+    import l4gdb.runtime.console as con
 
     monkeypatch.setattr(con, "MAX_LOG_CHARS", 1000)
     log = io.StringIO()

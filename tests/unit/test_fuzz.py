@@ -1,4 +1,4 @@
-"""Syscall fuzzing of the kernel model on the fake target (l4gdb.fuzz), the
+"""Syscall fuzzing of the kernel model on the fake target (l4gdb.fuzzing.generator), the
 invariant checker itself, ``l4gdb fuzz``, and the kernel bugs the fuzzer found."""
 
 import time
@@ -6,7 +6,7 @@ import time
 import pytest
 from fake_target import ARCH32, ARCH64, RAM, FakeMachine
 
-from l4gdb import fuzz
+from l4gdb.fuzzing import generator as fuzz
 from l4gdb.cli import main
 from l4gdb.kernel.abi import Syscall
 from l4gdb.kernel.paging import R, W
@@ -149,7 +149,7 @@ def test_cli_fuzz(capsys):
 
 
 def test_cli_fuzz_on_qemu_goes_to_the_qemu_driver(capsys, monkeypatch):
-    import l4gdb.fuzzqemu as fq
+    import l4gdb.fuzzing.qemu as fq
 
     seen = {}
 
@@ -220,7 +220,7 @@ def test_map_item_over_a_huge_fpage_walks_only_existing_pages():
 # --- the page-table shadow (what fuzzing on QEMU reads back) ---------------------------
 
 def test_shadow_mismatches_find_a_changed_table_word():
-    from l4gdb_arm.mmu import ArmPageTables
+    from l4gdb_arm.pagetables import ArmPageTables
 
     pt = ArmPageTables(pool=(0x4700_0000, 0x4800_0000), ram=(0x4000_0000, 0x4800_0000),
                        window=0xC000_0000, kernel_image=(0x4000_0000, 0x4001_0000))

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from l4gdb.gdbview import KernelProvider
+from l4gdb.debugger.gdbview import KernelProvider
 from l4gdb.target.errors import TargetError
 
 

@@ -1,4 +1,4 @@
-"""The shared guest-timer block (l4gdb.guesttimer) and the timers of the x86, MIPS
+"""The shared guest-timer block (l4gdb.archkit.guesttimer) and the timers of the x86, MIPS
 and RISC-V plugins that use it: the writes the host sends, the clock it reads
 from the entry block, the lines that exist."""
 
@@ -8,9 +8,9 @@ import struct
 
 import pytest
 
-from l4gdb.guesttimer import TB_FREQ, TB_OPS, TB_SKIP, BlockGuestTimer, CounterTrapGlue
+from l4gdb.archkit.guesttimer import TB_FREQ, TB_OPS, TB_SKIP, BlockGuestTimer, CounterTrapGlue
 from l4gdb.kernel.abi import Trap, TrapKind
-from l4gdb.trapblocks import EntryKinds
+from l4gdb.archkit.trapblocks import EntryKinds
 
 KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
                    interrupt=(5,))

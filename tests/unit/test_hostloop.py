@@ -24,9 +24,9 @@ from hostloop_fakes import (
     tid,
 )
 
-import l4gdb.host as host_module
+import l4gdb.runtime.hostloop as host_module
 from l4gdb.errors import InfrastructureError
-from l4gdb.host import POLL_S, Deadlock, Finished, HostLoop
+from l4gdb.runtime.hostloop import POLL_S, Deadlock, Finished, HostLoop
 from l4gdb.kernel import BufferConsole, FakeClock, KDebugOp, Syscall
 from l4gdb.kernel.interrupt import irq_tag
 from l4gdb.kernel.kip import KIP_MAGIC

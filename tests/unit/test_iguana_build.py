@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
-from l4gdb.build import _runtime_sources, builtin_programs, guest_dir
+from l4gdb.runtime.build import _runtime_sources, builtin_programs, guest_dir
 
 
 def _libs(sources: list[Path]) -> set[str]:

@@ -1,4 +1,4 @@
-"""The ARM short-descriptor page-table builder (arch/arm/l4gdb_arm/mmu.py) as the
+"""The ARM short-descriptor page-table builder (arch/arm/l4gdb_arm/pagetables.py) as the
 kernel's PageTables: descriptors, the kernel image template, window writes."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-mmu = pytest.importorskip("l4gdb_arm.mmu")
+mmu = pytest.importorskip("l4gdb_arm.pagetables")
 
 RAM = (0x4000_0000, 0x4800_0000)
 POOL = (0x4700_0000, 0x4800_0000)

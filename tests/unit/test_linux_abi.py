@@ -1,4 +1,4 @@
-"""The per-arch Linux ABIs (l4gdb.wombat.abi, generated arch/*/linux_abi.py)."""
+"""The per-arch Linux ABIs (l4gdb.archkit.linux_abi, generated arch/*/linux_abi.py)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from l4gdb.kernel.kernel import BootConfig
-from l4gdb.plugins import Plugins
-from l4gdb.wombat.abi import AbiError, LinuxAbi, StructLayout
+from l4gdb.runtime.plugins import Plugins
+from l4gdb.archkit.linux_abi import AbiError, LinuxAbi, StructLayout
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHES = ("arm", "mips", "x86")
@@ -219,7 +219,7 @@ def test_arm_kuser_helper_page(plugins):
     assert word(0xFFFF0FA0) == 0xF57FF05B             # dmb ish
     assert word(0xFFFF0FC4) & 0x0FF00FFF == 0x01900F9F   # ldrex in __kuser_cmpxchg
     assert word(0xFFFF0F60) != 0                      # __kuser_cmpxchg64 is there
-    assert abi.user_range_free(base, base + 4096)     # a user page (mmu.py: TTBR0 for all)
+    assert abi.user_range_free(base, base + 4096)     # a user page (pagetables.py: TTBR0 for all)
     assert abi_of(plugins, "x86").kuser_page is None
 
 

@@ -1,7 +1,7 @@
 """The mapping database at guest-chosen scale: a 100,000-deep derivation chain
 and a 100,000-wide fan must unmap, flush, report status and be deleted without
 recursion (RecursionError) or quadratic child removal (fake MMU), and leave the
-database consistent by the fuzzer's own checks (l4gdb.fuzz.check)."""
+database consistent by the fuzzer's own checks (l4gdb.fuzzing.generator.check)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import pytest
 from fake_target import ARCH32, RAM, FakeMachine
 
-from l4gdb import fuzz
+from l4gdb.fuzzing import generator as fuzz
 from l4gdb.kernel.abi import Syscall
 from l4gdb.kernel.mapping import Node
 from l4gdb.kernel.types import Fpage

@@ -26,8 +26,8 @@ from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
 from l4gdb.target.rsp import parse_target_xml  # noqa: E402
 from l4gdb.target.stub import GdbStub  # noqa: E402
 from l4gdb.testing.exitblock import copy_records  # noqa: E402
-from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
-from l4gdb.trapblocks import BlockTrapGlue  # noqa: E402
+from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
+from l4gdb.archkit.trapblocks import BlockTrapGlue  # noqa: E402
 
 # 4 header words, 36 registers, utcb address, padding to 48, 128 UTCB words
 ENTRY_WORDS = 48 + 128
@@ -196,7 +196,7 @@ def test_host_stub_g_packet_has_no_holes():
 
 
 def test_host_reads_the_entry_block_physically_when_stopped_in_user_mode():
-    from l4gdb.host import HostLoop
+    from l4gdb.runtime.hostloop import HostLoop
     from l4gdb.target.errors import TargetError
 
     class Rsp:

@@ -5,7 +5,7 @@ import types
 import pytest
 
 from l4gdb import hookspecs
-from l4gdb.plugins import PluginError, Plugins, validate_plugin
+from l4gdb.runtime.plugins import PluginError, Plugins, validate_plugin
 
 
 def test_misspelled_hook_is_refused_with_its_name():

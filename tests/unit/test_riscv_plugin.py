@@ -32,8 +32,8 @@ from l4gdb_riscv.plugin import (  # noqa: E402
 )
 
 from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
-from l4gdb.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
-from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue  # noqa: E402
+from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
+from l4gdb.archkit.trapblocks import STUB_SYMBOLS, BlockTrapGlue  # noqa: E402
 
 # 4 header words, 34 registers (x0..x31, pc, status), utcb address, padding to 40,
 # 128 UTCB words
@@ -60,7 +60,7 @@ def entry(kind: int, detail: int = 0, far: int = 0, fsr: int = 0, regs=None, utc
 def test_found_through_the_entry_point_group():
     from importlib.metadata import entry_points
 
-    from l4gdb.plugins import Plugins
+    from l4gdb.runtime.plugins import Plugins
 
     eps = {ep.name: ep.value for ep in entry_points(group="l4gdb")}
     assert eps.get("riscv") == "l4gdb_riscv.plugin"
@@ -274,7 +274,7 @@ def test_rv64_blocks_use_8_byte_words():
 def test_kernel_and_hello_build(tmp_path, arch, bits):
     from elftools.elf.elffile import ELFFile
 
-    from l4gdb import build
+    from l4gdb.runtime import build
 
     tc = l4gdb_guest_toolchain(arch=arch)
     kernel = build.build_kernel(tc, tmp_path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from l4gdb_trace.timeline import Timeline
 from l4gdb_trace.validate import check_chrome_trace
 
-from l4gdb.mermaid import to_mermaid
+from l4gdb.commands.trace import to_mermaid
 
 
 def sample() -> dict:

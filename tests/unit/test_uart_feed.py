@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from l4gdb.console import Console
+from l4gdb.runtime.console import Console
 from l4gdb.target.qemu import QemuProcess
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from l4gdb.plugins import Plugins
+from l4gdb.runtime.plugins import Plugins
 from l4gdb.wombat import sys_fs
 from l4gdb.wombat.calls import AT_FDCWD, BLOCK, HANDLERS, Call
 from l4gdb.wombat.errors import LinuxError

@@ -10,8 +10,8 @@ import pytest
 
 l4gdb_x86 = pytest.importorskip("l4gdb_x86.plugin")
 
-from l4gdb import build  # noqa: E402
-from l4gdb.trapblocks import STUB_SYMBOLS  # noqa: E402
+from l4gdb.runtime import build  # noqa: E402
+from l4gdb.archkit.trapblocks import STUB_SYMBOLS  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (shutil.which("clang") and shutil.which("ld.lld")),
                                 reason="clang/ld.lld missing")
@@ -71,9 +71,9 @@ def test_portable_programs_build_unchanged(tc, program, tmp_path):
 
 
 def test_kernel_pages_match_the_page_table_builder(kernel):
-    """paging.py maps the image's first two pages for users: the gate and the %gs slot
+    """pagetables.py maps the image's first two pages for users: the gate and the %gs slot
     must be there and nothing of the kernel proper; the glue accepts the real image."""
-    from l4gdb_x86.paging import USER_PAGES
+    from l4gdb_x86.pagetables import USER_PAGES
 
     _, _, syms = _elf(kernel)
     low = l4gdb_x86.l4gdb_memory_layout(arch="x86")["kernel_low"]

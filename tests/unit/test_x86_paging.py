@@ -1,4 +1,4 @@
-"""The i386 2-level page-table builder (arch/x86/l4gdb_x86/paging.py) as the kernel's
+"""The i386 2-level page-table builder (arch/x86/l4gdb_x86/pagetables.py) as the kernel's
 PageTables: entry encoding, the kernel window and image template, map/unmap/protect,
 window writes."""
 
@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-paging = pytest.importorskip("l4gdb_x86.paging")
+paging = pytest.importorskip("l4gdb_x86.pagetables")
 plugin = pytest.importorskip("l4gdb_x86.plugin")
 
 from l4gdb.kernel.paging import PageTables  # noqa: E402

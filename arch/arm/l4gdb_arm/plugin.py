@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
-from l4gdb.guesttimer import BlockGuestTimer, CounterTrapGlue
+from l4gdb.archkit.guesttimer import BlockGuestTimer, CounterTrapGlue
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
+from l4gdb.archkit.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
 
-from .mmu import ArmPageTables
+from .pagetables import ArmPageTables
 
 ARCH = "arm"
 HERE = Path(__file__).resolve().parent
@@ -55,7 +55,7 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
 
 
 ENTRY_COUNTER_WORD = 22          # kernel.S: CNTVCT at entry, words 22..23 of the entry block
-# The guest timer (kernel.S l4k_timer_block, the shared layout of l4gdb.guesttimer):
+# The guest timer (kernel.S l4k_timer_block, the shared layout of l4gdb.archkit.guesttimer):
 # the generic timer's virtual channel (CNTV) as the kernel's tick, GICv2 lines.
 TICK_IRQ = 27                     # the virtual timer's PPI on virt (GICv2)
 DEFAULT_FREQ = 62_500_000         # QEMU's generic timer (if the stub's word is 0)
@@ -66,7 +66,7 @@ def make_glue(symbols: dict[str, int]) -> CounterTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
     low = symbols.get("l4k_vectors", symbols.get("_start", 0))
     if symbols.get("l4k_text_end", low) > low + 0x1000:
-        # mmu.py maps exactly one text page user read/execute (the preemption gate).
+        # pagetables.py maps exactly one text page user read/execute (the preemption gate).
         raise ValueError("arm kernel text exceeds its page: the preemption gate may be "
                          "unreachable from user mode")
     return CounterTrapGlue(

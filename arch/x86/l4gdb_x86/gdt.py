@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from l4gdb.guesttimer import CounterTrapGlue
+from l4gdb.archkit.guesttimer import CounterTrapGlue
 from l4gdb.kernel.abi import Resume
 
 TLS_ENTRY = 6                     # Linux's GDT_ENTRY_TLS_MIN on i386: selector 0x33

@@ -5,7 +5,7 @@ linux-libc-dev-i386-cross 6.1.4-1cross1; do not edit (change the generator and r
 again). Register names are this plugin's ArchInfo names.
 """
 
-from l4gdb.wombat.abi import LinuxAbi, StructLayout
+from l4gdb.archkit.linux_abi import LinuxAbi, StructLayout
 
 SYSCALLS = {
     0: 'restart_syscall',

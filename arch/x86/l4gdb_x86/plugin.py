@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
-from l4gdb.guesttimer import BlockGuestTimer
+from l4gdb.archkit.guesttimer import BlockGuestTimer
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+from l4gdb.archkit.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
 
 from .gdt import X86TrapGlue
-from .paging import USER_PAGES, X86PageTables
+from .pagetables import USER_PAGES, X86PageTables
 
 ARCH = "x86"
 HERE = Path(__file__).resolve().parent
@@ -61,7 +61,7 @@ SYSCALL_VECTOR_BASE = 0x80        # int $0x80+N is system call N
 PREEMPT_NUMBER = 0x7F             # int $0xff at l4k_preempt_gate
 PF_WRITE = 1 << 1                 # page-fault error code bits
 PF_FETCH = 1 << 4                 # set by kernel.S for a fault at eip (no NX: the CPU doesn't)
-KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, in every space (kernel.S, paging.py)
+KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, in every space (kernel.S, pagetables.py)
 # The guest timer (kernel.S): PIT channel 0 on 8259 line 0; lines 0..15 of the two
 # 8259s. The counter is in PIT input clocks.
 TICK_IRQ = 0
@@ -86,7 +86,7 @@ def make_glue(symbols: dict[str, int]) -> BlockTrapGlue:
     require_symbols(ARCH, symbols, STUB_SYMBOLS)
     low = symbols.get("l4k_user_start", symbols.get("l4k_kernel_start", 0x00100000))
     if "l4k_user_end" in symbols:
-        # paging.py maps exactly the image's first USER_PAGES pages for user code.
+        # pagetables.py maps exactly the image's first USER_PAGES pages for user code.
         user = (low, low + USER_PAGES * 0x1000)
         for name in ("l4k_preempt_gate", "l4k_user_tls"):
             if name in symbols and not user[0] <= symbols[name] < user[1]:

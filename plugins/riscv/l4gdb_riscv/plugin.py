@@ -4,7 +4,7 @@
 A third-party plugin: it lives outside ``arch/``, is installed with pip and is
 found through the ``l4gdb`` entry point group like any other; it uses only the
 public hooks (:mod:`l4gdb.hookspecs`), the shared block codec
-(:mod:`l4gdb.trapblocks`) and the plugin kit (:mod:`l4gdb.archkit`). Its QEMU
+(:mod:`l4gdb.archkit.trapblocks`) and the plugin kit (:mod:`l4gdb.archkit`). Its QEMU
 config file and guest sources ship inside the package; one set of guest
 sources serves both widths (``__riscv_xlen``).
 
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
-from l4gdb.guesttimer import BlockGuestTimer, CounterTrapGlue
+from l4gdb.archkit.guesttimer import BlockGuestTimer, CounterTrapGlue
 from l4gdb.kernel.abi import ArchInfo
-from l4gdb.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
+from l4gdb.archkit.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
 
 from .pagetables import RiscvPageTables
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from l4gdb.trapblocks import BlockTrapGlue
+from l4gdb.archkit.trapblocks import BlockTrapGlue
 
 
 def copy_records(glue: BlockTrapGlue, block: bytes) -> dict[int, bytes]:

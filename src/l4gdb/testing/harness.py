@@ -24,9 +24,9 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
-from l4gdb.console import Console
+from l4gdb.runtime.console import Console
 from l4gdb.errors import ExitCode, L4gdbError
-from l4gdb.host import Deadlock, Finished
+from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.testing.expect import Script
 from l4gdb.testing.results import RunResult, collect_metrics, expectation_results
 
@@ -351,14 +351,14 @@ def boot_system(arch: str, program: Path, *, gdb: bool, console: Console, log_di
                 events: EventObserver, options: dict[str, Any] | None = None) -> Iterator[Any]:
     """The real thing: a System on QEMU, optionally with gdb-multiarch attached.
     ``options`` go to the plugins' ``l4gdb_session_start`` (e.g. ``trace``)."""
-    from l4gdb.system import System
+    from l4gdb.runtime.system import System
 
     with System(arch, program, console, log_dir=log_dir, event_observer=events,
                 options=dict(options or {})) as system:
         if not gdb:
             yield system
             return
-        from l4gdb.gdbview import attach_gdb
+        from l4gdb.debugger.gdbview import attach_gdb
 
         with attach_gdb(system):
             _gdb_logging(system, log_dir / GDB_LOG)

@@ -86,8 +86,8 @@ class SystemHandle:
             raise
 
     def _boot(self, files: tuple[str, ...], gdb: bool, fail_on: tuple[str, ...]) -> None:
-        from l4gdb.console import Console
-        from l4gdb.system import resolve_program, toolchain_for
+        from l4gdb.runtime.console import Console
+        from l4gdb.runtime.system import resolve_program, toolchain_for
         from l4gdb.testing.expect import compile_pattern
         from l4gdb.testing.harness import CONSOLE_LOG, EVENTS_LOG, EventLog, boot_system
 
@@ -111,7 +111,7 @@ class SystemHandle:
     def _drive(self, done, timeout: float) -> None:
         """Run the host loop until ``done()``, a fail-on match, the end of the system
         or ``timeout`` seconds."""
-        from l4gdb.host import Deadlock, Finished
+        from l4gdb.runtime.hostloop import Deadlock, Finished
 
         if not self.running:
             return
@@ -130,7 +130,7 @@ class SystemHandle:
     def expect(self, pattern: str, timeout: float | None = None) -> re.Match[str]:
         """Wait until ``pattern`` appears in the console after the previous match;
         returns the match (named groups: ``m["name"]``)."""
-        from l4gdb.console import Expectation
+        from l4gdb.runtime.console import Expectation
 
         timeout = self.default_timeout if timeout is None else timeout
         exp = self.console.add_expectation(Expectation(re.compile(pattern), timeout=timeout))
@@ -250,7 +250,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _installed_arches() -> list[str]:
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     try:
         return get_plugins().arch_names()
@@ -298,7 +298,7 @@ def _missing_tools(arch: str, cache: dict[str, str | None]) -> str | None:
     missing = [t for t in TOOLS if shutil.which(t) is None]
     qemu = f"qemu-system-{arch}"
     try:
-        from l4gdb.plugins import get_plugins
+        from l4gdb.runtime.plugins import get_plugins
 
         plugins = get_plugins()
         if arch not in plugins.arch_names():

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from l4gdb.console import Check, Console, FailOnHit
+from l4gdb.runtime.console import Check, Console, FailOnHit
 
 RESULTS_VERSION = 1
 

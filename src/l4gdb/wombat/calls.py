@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import LinuxError
 
 if TYPE_CHECKING:
-    from .abi import LinuxAbi
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from .process import LinuxThread, Process
     from .server import LinuxServer
 

@@ -548,7 +548,7 @@ class Console:
     @classmethod
     def of_terminal(cls, term: Any, termios: Termios | None = None,
                     chars: TtyChars | None = None) -> Console:
-        """The console over l4gdb's terminal (``l4gdb.console.Console``):
+        """The console over l4gdb's terminal (``l4gdb.runtime.console.Console``):
         output through its ``write``, input pulled from its ``read_char``. Like
         qemu-user, the program sees a terminal only when l4gdb's output is one
         (``ls`` prints columns on a terminal, one name a line into a pipe)."""

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from l4gdb.kernel.kernel import Kernel
     from l4gdb.kernel.space import Space
 
-    from .abi import LinuxAbi
+    from l4gdb.archkit.linux_abi import LinuxAbi
 
 SERVER_THREAD_NO = USER_BASE + 150     # after Iguana's and the root task's threads
 FIRST_LINUX_THREAD_NO = USER_BASE + 400

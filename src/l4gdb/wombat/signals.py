@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from .process import SavedContext, SigAction
 
 if TYPE_CHECKING:
-    from .abi import LinuxAbi
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from .process import LinuxThread
 
 # Default actions (by name, so they hold for MIPS's numbers too).

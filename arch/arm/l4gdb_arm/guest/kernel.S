@@ -7,7 +7,7 @@
  * l4k_return, which loads that block and drops to user mode.
  * Layouts: docs/internals.md section 3.
  *
- * Memory (l4gdb_arm/mmu.py builds the per-space tables): TTBCR.N = 0, so
+ * Memory (l4gdb_arm/pagetables.py builds the per-space tables): TTBCR.N = 0, so
  * TTBR0 (the space's own table, switched by the return path when the exit
  * block names one) translates all 4 GiB: user code may own anything but the
  * kernel's sections (Linux programs: stacks up to 0xbf000000, the kuser

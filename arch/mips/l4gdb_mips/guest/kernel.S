@@ -105,7 +105,7 @@
 #define DEVICE_PAIR 0x18000000
 #define DEVICE_ENTRYLO ((0x18000000 >> 12) << 6 | 0x17)   /* C = 2 uncached, D, V, G */
 
-        /* timer block (l4k_timer_block) byte offsets: l4gdb/guesttimer.py */
+        /* timer block (l4k_timer_block) byte offsets: l4gdb/archkit/guesttimer.py */
 #define TB_TICK 0                       /* Count ticks per tick */
 #define TB_ARM 4                        /* non-zero: start the tick on the way out */
 #define TB_OPS 12                       /* non-zero: apply UNMASK/MASK */

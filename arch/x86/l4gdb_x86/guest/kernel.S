@@ -12,7 +12,7 @@
  * (`int $0x80+N` = call N, gates with DPL 3; 3 = int3 and 4 = into are DPL 3
  * too).  Interrupt gates: IF is clear in the kernel.
  *
- * Memory (l4gdb_x86/paging.py builds the per-space tables): 2-level 32-bit
+ * Memory (l4gdb_x86/pagetables.py builds the per-space tables): 2-level 32-bit
  * paging, CR4.PSE for the 4 MiB pages of the kernel window, CR0.WP clear (the
  * kernel may write user read-only pages).  _start builds the boot page
  * directory -- 0..128 MiB 1:1 for everybody (the flat world, kept while the
@@ -110,7 +110,7 @@
 #define TB l4k_timer_block
 
 /* The guest timer: PIT channel 0 (rate generator) on 8259 line 0, vector 32.
- * timer block (l4k_timer_block) byte offsets: l4gdb/guesttimer.py */
+ * timer block (l4k_timer_block) byte offsets: l4gdb/archkit/guesttimer.py */
 #define TB_TICK    0                    /* PIT reload: input clocks per tick */
 #define TB_ARM     4                    /* non-zero: start the tick on the way out */
 #define TB_FREQ    8                    /* PIT input clock (Hz), stored at boot */

@@ -99,7 +99,7 @@
 #define PLIC_CLAIM 0x0c200004
 #define PLIC_SOURCES 32
         /* timer block (l4k_timer_block) byte offsets, 32-bit words:
-         * l4gdb/guesttimer.py */
+         * l4gdb/archkit/guesttimer.py */
 #define TB_TICK 0                       /* mtime ticks per tick */
 #define TB_ARM 4                        /* non-zero: start the tick on the way out */
 #define TB_FREQ 8                       /* MTIME_HZ, stored at boot */

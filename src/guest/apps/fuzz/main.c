@@ -6,7 +6,7 @@
  * A worker only ever calls ThreadSwitch to a magic thread id; the host sees
  * that entry and replaces it by a random system call -- number, argument
  * registers, message and buffer registers -- before the kernel handles it
- * (l4gdb/fuzzqemu.py). One thread of the root space is the pager of the new
+ * (l4gdb/fuzzing/qemu.py). One thread of the root space is the pager of the new
  * spaces: it maps them the root task's own pages, so their workers can run.
  */
 #include <l4/l4.h>

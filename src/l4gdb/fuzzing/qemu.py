@@ -4,7 +4,7 @@ The guest program ``fuzz`` (src/guest/apps/fuzz) runs worker threads in the
 root task's privileged space and in two unprivileged spaces; a worker only
 ever calls ThreadSwitch to a magic thread id. At each of those entries the
 host (``HostLoop.before_trap``, the CPU stopped) replaces the call by a random
-one from :class:`l4gdb.fuzz.Generator` -- number, argument registers, and
+one from :class:`l4gdb.fuzzing.generator.Generator` -- number, argument registers, and
 message/buffer registers and TCRs written both into the entry's UTCB snapshot
 and into the guest's UTCB frame -- and the kernel handles it as it would the
 worker's own: register writes, page tables in guest memory, space switches,
@@ -12,8 +12,8 @@ page faults and IPC with the other threads all happen for real.
 
 Every ``check_every`` calls, still with the CPU stopped, the invariants:
 no internal kernel error on the console, threads and queues consistent
-(:func:`l4gdb.fuzz.check_threads`), the mapping database a forest rooted in
-sigma0 that reaches no kernel memory (:func:`l4gdb.fuzz.check_mappings`),
+(:func:`l4gdb.fuzzing.generator.check_threads`), the mapping database a forest rooted in
+sigma0 that reaches no kernel memory (:func:`l4gdb.fuzzing.generator.check_mappings`),
 every database page in the space's page tables with its frame and rights
 (the arch's ``translate``), no page left in the tables of a space that no
 longer has it in the database, every table word in guest memory equal to what
@@ -33,8 +33,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from l4gdb.console import Console
-from l4gdb.fuzz import (
+from l4gdb.runtime.console import Console
+from l4gdb.fuzzing.generator import (
     INTERNAL,
     Generator,
     Result,
@@ -114,8 +114,8 @@ class QemuFuzzer:
 
     # --- the run ---------------------------------------------------------------------
     def run(self) -> Result:
-        from l4gdb.host import Deadlock, Finished
-        from l4gdb.system import System, resolve_program, toolchain_for
+        from l4gdb.runtime.hostloop import Deadlock, Finished
+        from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
         program = resolve_program(toolchain_for(self.arch), "fuzz", [])
         while self.result.ok and self.result.calls < self.count \
@@ -134,7 +134,7 @@ class QemuFuzzer:
     def _attach(self, system: Any) -> None:
         from elftools.elf.elffile import ELFFile
 
-        from l4gdb.plugins import get_plugins
+        from l4gdb.runtime.plugins import get_plugins
 
         k = system.kernel
         layout = get_plugins().hook.l4gdb_memory_layout(arch=self.arch)

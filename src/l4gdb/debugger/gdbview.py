@@ -16,13 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from l4gdb.errors import InfrastructureError
-from l4gdb.plugins import get_plugins
+from l4gdb.runtime.plugins import get_plugins
 from l4gdb.target.errors import TargetError
 from l4gdb.target.funnel import HostFunnel
 from l4gdb.target.stub import GdbStub, StubThread
 
 if TYPE_CHECKING:
-    from l4gdb.system import System
+    from l4gdb.runtime.system import System
 
 ATTACH_TIMEOUT_S = 30.0
 

@@ -29,8 +29,8 @@ from __future__ import annotations
 import statistics
 import time
 
-from l4gdb.console import Console
-from l4gdb.host import Finished
+from l4gdb.runtime.console import Console
+from l4gdb.runtime.hostloop import Finished
 from l4gdb.kernel.abi import Syscall, TrapKind
 
 NULL_SYSCALL = Syscall.SystemClock
@@ -98,7 +98,7 @@ def _tick_overhead(switches: list[tuple[float, int]], ticks: list[float]) -> dic
 
 def run_bench(arch: str, iterations: int = 2000,
               deterministic: bool = False) -> dict[str, object]:
-    from l4gdb.system import System, resolve_program, toolchain_for
+    from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
     tc = toolchain_for(arch)
     program = resolve_program(tc, "bench", [])
@@ -196,12 +196,12 @@ def _linux_figures(arch: str, iterations: int, floor_us: float,
     import tempfile
     from pathlib import Path
 
-    from l4gdb.plugins import get_plugins
+    from l4gdb.runtime.plugins import get_plugins
 
     if get_plugins().hook.l4gdb_linux_abi(arch=arch) is None:
         return {}
-    from l4gdb.system import toolchain_for
-    from l4gdb.wombat.progs import build_linux_program
+    from l4gdb.runtime.system import toolchain_for
+    from l4gdb.runtime.linux_progs import build_linux_program
     from l4gdb.wombat.rootfs import default_rootfs
 
     out: dict[str, object] = {}
@@ -231,8 +231,8 @@ def _linux_figures(arch: str, iterations: int, floor_us: float,
 def _linux_run(arch: str, rootfs: str, argv: list[str]) -> dict[str, object]:
     """Run argv under Wombat: entry times of getppid calls, and the span from
     the moment the process exists (its exec done at boot) to its exit (seconds)."""
-    from l4gdb.system import System, resolve_program, toolchain_for
-    from l4gdb.wombat.run import ROOT_TASK
+    from l4gdb.runtime.system import System, resolve_program, toolchain_for
+    from l4gdb.runtime.wombat_system import ROOT_TASK
     from l4gdb.wombat.server import WombatConfig
 
     program = resolve_program(toolchain_for(arch), ROOT_TASK, [])

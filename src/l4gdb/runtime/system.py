@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from l4gdb.console import Console
+from l4gdb.runtime.console import Console
 from l4gdb.errors import ExitCode, InfrastructureError, L4gdbError, UsageError
-from l4gdb.guestspec import GuestToolchain
-from l4gdb.host import HostLoop
+from l4gdb.archkit.guestspec import GuestToolchain
+from l4gdb.runtime.hostloop import HostLoop
 from l4gdb.kernel.clock import GuestClock, MonotonicClock
-from l4gdb.plugins import get_plugins
+from l4gdb.runtime.plugins import get_plugins
 
 
 def toolchain_for(arch: str) -> GuestToolchain:
@@ -34,7 +34,7 @@ def toolchain_for(arch: str) -> GuestToolchain:
 
 
 def build_user_program(tc: GuestToolchain, files: list[Path], out: Path) -> Path:
-    from l4gdb import build
+    from l4gdb.runtime import build
 
     for f in files:
         if not f.is_file():
@@ -43,14 +43,14 @@ def build_user_program(tc: GuestToolchain, files: list[Path], out: Path) -> Path
 
 
 def build_kernel_image(tc: GuestToolchain) -> Path:
-    from l4gdb import build
+    from l4gdb.runtime import build
 
     return build.build_kernel(tc, build.default_build_dir() / tc.arch)
 
 
 def resolve_program(tc: GuestToolchain, name: str, extra: list[str]) -> Path:
     """A built-in name, C files (built now) or a ready ELF, as an ELF path."""
-    from l4gdb import build
+    from l4gdb.runtime import build
 
     if "/" not in name and not name.endswith((".c", ".elf")) and not extra \
             and (name in build.builtin_programs() or not Path(name).exists()):

@@ -6,7 +6,7 @@ the hooks of :mod:`l4gdb.hookspecs`:
 
 * :class:`QemuSetup` / :class:`GdbSetup`: concrete values for the hooks'
   result protocols.
-* :func:`guest_toolchain`: a :class:`~l4gdb.guestspec.GuestToolchain` for a
+* :func:`guest_toolchain`: a :class:`~l4gdb.archkit.guestspec.GuestToolchain` for a
   guest directory laid out the usual way (``include/``, ``crt0.S``,
   ``user.ld``, ``kernel.S``, ``kernel.ld``).
 * :class:`Arch` and :class:`ArchPlugin`: one architecture's data, and the
@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from l4gdb.guestspec import GuestToolchain
+from l4gdb.archkit.guestspec import GuestToolchain
 from l4gdb.hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from l4gdb.hookspecs import GuestTimer, TrapGlue
     from l4gdb.kernel.abi import ArchInfo
     from l4gdb.kernel.paging import PageTables
-    from l4gdb.wombat.abi import LinuxAbi
+    from l4gdb.archkit.linux_abi import LinuxAbi
 
 
 @dataclass(frozen=True)

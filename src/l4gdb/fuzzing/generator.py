@@ -1,6 +1,6 @@
 """``l4gdb fuzz``: random system calls against the kernel model, invariants after each.
 
-The fake target (:mod:`l4gdb.testing.fake_target`: sparse memory, dict page
+The fake target (:mod:`l4gdb.fuzzing.fake_target`: sparse memory, dict page
 tables, a fake clock) boots the kernel with page tables; the root task makes
 a few threads in its own space and a few unprivileged spaces, then every step
 the running thread -- whoever the scheduler picked -- does something random
@@ -53,7 +53,7 @@ from l4gdb.kernel.types import (
     kernel_label,
 )
 from l4gdb.kernel.utcb import BR0, NUM_BRS, UTCB_WORDS, Tcr
-from l4gdb.testing.fake_target import (
+from l4gdb.fuzzing.fake_target import (
     ARCH32,
     ARCH64,
     KERNEL_AREA,

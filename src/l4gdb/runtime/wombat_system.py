@@ -54,13 +54,13 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
     """Boot L4 + Iguana + the Linux server, run ``opts.argv``, return its status."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    from l4gdb.console import Console
-    from l4gdb.host import Deadlock, Finished
-    from l4gdb.system import System, _feed_stdin, resolve_program, toolchain_for
+    from l4gdb.runtime.console import Console
+    from l4gdb.runtime.hostloop import Deadlock, Finished
+    from l4gdb.runtime.system import System, _feed_stdin, resolve_program, toolchain_for
 
-    from .files import raw_input_mode
-    from .rootfs import default_rootfs
-    from .server import DEFAULT_ENV, WombatConfig
+    from l4gdb.wombat.files import raw_input_mode
+    from l4gdb.wombat.rootfs import default_rootfs
+    from l4gdb.wombat.server import DEFAULT_ENV, WombatConfig
 
     try:
         rootfs = Path(opts.rootfs) if opts.rootfs else default_rootfs(opts.arch)
@@ -125,7 +125,7 @@ def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
     """The system under ``l4gdb gdb``: GDB stops in the root task's main before
     any Linux process ran; ``wombat ps``, ``iguana eas``, ``l4 threads`` and
     ``info threads`` show the Linux processes as L4 threads."""
-    from l4gdb.debug import DebugOptions, debug_program
+    from l4gdb.debugger.session import DebugOptions, debug_program
 
     try:
         native = opts.native or [ROOT_TASK]

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l4gdb.console import Console
+from l4gdb.runtime.console import Console
 from l4gdb.errors import ExitCode, InfrastructureError, UsageError
-from l4gdb.gdbview import KernelProvider, run_dir
-from l4gdb.host import Deadlock, Finished
-from l4gdb.plugins import get_plugins
+from l4gdb.debugger.gdbview import KernelProvider, run_dir
+from l4gdb.runtime.hostloop import Deadlock, Finished
+from l4gdb.runtime.plugins import get_plugins
 from l4gdb.target.funnel import HostFunnel
 from l4gdb.target.stub import SIGINT, SIGTRAP, GdbStub, parse_listen
 
@@ -198,7 +198,7 @@ def debug_program(opts: DebugOptions) -> int:
     """``l4gdb gdb``: returns the exit code."""
     import shutil
 
-    from l4gdb.system import System, resolve_program, toolchain_for
+    from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
     if opts.listen is not None:
         try:
