@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import enum
 
+# The architecture a command uses when none is named (README's demo runs on it).
+# The only architecture name the core knows; everything else comes from plugins.
+DEFAULT_ARCH = "arm"
+
 
 class ExitCode(enum.IntEnum):
     OK = 0

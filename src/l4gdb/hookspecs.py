@@ -21,9 +21,9 @@ import pluggy
 
 if TYPE_CHECKING:
     from l4gdb.archkit.guestspec import GuestToolchain
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from l4gdb.kernel.abi import ArchInfo, Resume, Trap
     from l4gdb.kernel.paging import PageTables
-    from l4gdb.archkit.linux_abi import LinuxAbi
 
 PROJECT = "l4gdb"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -21,13 +21,13 @@ import time
 
 import pytest
 
-from l4gdb.runtime.console import Console
-from l4gdb.runtime.hostloop import Finished
 from l4gdb.kernel.abi import Trap, TrapKind
 from l4gdb.kernel.kip import USER_BASE
 from l4gdb.kernel.paging import R, X
 from l4gdb.kernel.thread import State, Tcb
 from l4gdb.kernel.types import Fpage, ThreadId
+from l4gdb.runtime.console import Console
+from l4gdb.runtime.hostloop import Finished
 from l4gdb.runtime.system import System, elf_symbols, resolve_program, toolchain_for
 
 pytestmark = pytest.mark.slow

@@ -8,10 +8,10 @@ import struct
 import pytest
 from l4gdb_arm.plugin import ARM_INFO, PREEMPT_SVC, USER_REGS, l4gdb_trap_glue
 
-from l4gdb.kernel.abi import Resume, TrapKind
-from l4gdb.testing.exitblock import copy_records
 from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL
 from l4gdb.archkit.trapblocks import BlockTrapGlue
+from l4gdb.kernel.abi import Resume, TrapKind
+from l4gdb.testing.exitblock import copy_records
 
 ENTRY_WORDS = 24 + 128
 

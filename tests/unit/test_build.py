@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from l4gdb.runtime import build
 from l4gdb.archkit.guestspec import GuestToolchain
+from l4gdb.runtime import build
 
 ARM_GUEST = Path(__file__).resolve().parents[2] / "arch" / "arm" / "l4gdb_arm" / "guest"
 

@@ -6,8 +6,8 @@ import time
 import pytest
 from fake_target import ARCH32, ARCH64, RAM, FakeMachine
 
-from l4gdb.fuzzing import generator as fuzz
 from l4gdb.cli import main
+from l4gdb.fuzzing import generator as fuzz
 from l4gdb.kernel.abi import Syscall
 from l4gdb.kernel.paging import R, W
 from l4gdb.kernel.types import Fpage, KernelLabel, MsgTag, kernel_label

@@ -9,8 +9,8 @@ import struct
 import pytest
 
 from l4gdb.archkit.guesttimer import TB_FREQ, TB_OPS, TB_SKIP, BlockGuestTimer, CounterTrapGlue
-from l4gdb.kernel.abi import Trap, TrapKind
 from l4gdb.archkit.trapblocks import EntryKinds
+from l4gdb.kernel.abi import Trap, TrapKind
 
 KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
                    interrupt=(5,))

@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from l4gdb.runtime.console import Console
 from l4gdb.errors import InfrastructureError
+from l4gdb.runtime.console import Console
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.target.errors import TargetError
 from l4gdb.testing.expect import Script, Step

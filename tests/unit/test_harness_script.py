@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from l4gdb.runtime.console import Console, Expectation
 from l4gdb.errors import UsageError
+from l4gdb.runtime.console import Console, Expectation
 from l4gdb.testing.expect import Script, Step, load_script, script_from_args, unescape
 
 GOOD = '''
@@ -163,7 +163,7 @@ def test_dynamic_expectations_and_dropping_a_failed_one():
 
 def test_command_line_keeps_expect_and_send_in_order(tmp_path):
     from l4gdb.cli import build_parser
-    from l4gdb.runtime.system import RunOptions, run_script_for
+    from l4gdb.commands.run import RunOptions, run_script_for
 
     args = build_parser().parse_args(["run", "hello", "--expect", "a", "--send", r"x\n",
                                       "--expect", "b", "--fail-on", "panic"])

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from l4gdb.archkit.linux_abi import AbiError, LinuxAbi, StructLayout
 from l4gdb.kernel.kernel import BootConfig
 from l4gdb.runtime.plugins import Plugins
-from l4gdb.archkit.linux_abi import AbiError, LinuxAbi, StructLayout
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHES = ("arm", "mips", "x86")

@@ -22,12 +22,12 @@ from l4gdb_mips.plugin import (  # noqa: E402
     target_xml,
 )
 
+from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
+from l4gdb.archkit.trapblocks import BlockTrapGlue  # noqa: E402
 from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
 from l4gdb.target.rsp import parse_target_xml  # noqa: E402
 from l4gdb.target.stub import GdbStub  # noqa: E402
 from l4gdb.testing.exitblock import copy_records  # noqa: E402
-from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
-from l4gdb.archkit.trapblocks import BlockTrapGlue  # noqa: E402
 
 # 4 header words, 36 registers, utcb address, padding to 48, 128 UTCB words
 ENTRY_WORDS = 48 + 128

@@ -31,9 +31,9 @@ from l4gdb_riscv.plugin import (  # noqa: E402
     l4gdb_trap_glue,
 )
 
-from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
 from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS, BlockTrapGlue  # noqa: E402
+from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
 
 # 4 header words, 34 registers (x0..x31, pc, status), utcb address, padding to 40,
 # 128 UTCB words

@@ -10,8 +10,8 @@ import pytest
 
 l4gdb_x86 = pytest.importorskip("l4gdb_x86.plugin")
 
-from l4gdb.runtime import build  # noqa: E402
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS  # noqa: E402
+from l4gdb.runtime import build  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not (shutil.which("clang") and shutil.which("ld.lld")),
                                 reason="clang/ld.lld missing")

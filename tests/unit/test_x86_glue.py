@@ -21,10 +21,10 @@ from l4gdb_x86.plugin import (  # noqa: E402
     l4gdb_trap_glue,
 )
 
-from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
-from l4gdb.testing.exitblock import copy_records  # noqa: E402
 from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
 from l4gdb.archkit.trapblocks import BlockTrapGlue  # noqa: E402
+from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
+from l4gdb.testing.exitblock import copy_records  # noqa: E402
 
 # 4 header words, 16 registers, utcb address, padding to 24, 128 UTCB words
 ENTRY_WORDS = 24 + 128

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.archkit.guesttimer import BlockGuestTimer, CounterTrapGlue
-from l4gdb.kernel.abi import ArchInfo
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
+from l4gdb.kernel.abi import ArchInfo
 
 from .pagetables import ArmPageTables
 

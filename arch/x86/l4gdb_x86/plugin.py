@@ -11,8 +11,8 @@ from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.archkit.guesttimer import BlockGuestTimer
-from l4gdb.kernel.abi import ArchInfo
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS, BlockTrapGlue, EntryKinds, require_symbols
+from l4gdb.kernel.abi import ArchInfo
 
 from .gdt import X86TrapGlue
 from .pagetables import USER_PAGES, X86PageTables

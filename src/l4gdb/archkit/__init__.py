@@ -35,10 +35,10 @@ from l4gdb.archkit.guestspec import GuestToolchain
 from l4gdb.hookspecs import hookimpl
 
 if TYPE_CHECKING:
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from l4gdb.hookspecs import GuestTimer, TrapGlue
     from l4gdb.kernel.abi import ArchInfo
     from l4gdb.kernel.paging import PageTables
-    from l4gdb.archkit.linux_abi import LinuxAbi
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
-from l4gdb.kernel.abi import Trap, TrapKind
 from l4gdb.archkit.trapblocks import BlockTrapGlue
+from l4gdb.kernel.abi import Trap, TrapKind
 
 TB_TICK, TB_ARM, TB_FREQ, TB_OPS, TB_UNMASK, TB_MASK, TB_SKIP = 0, 4, 8, 12, 16, 24, 32
 MAX_LINES = 64                    # two words of line bits

@@ -78,3 +78,21 @@ def to_mermaid(trace: dict, limit: int = 200) -> str:
         lines.append(f"    Note over {_participant(names.get(used[0], 't'))}: "
                      f"{len(arrows) - limit} more messages")
     return "\n".join(lines) + "\n"
+
+
+def add_parser(sub) -> None:
+    trace = sub.add_parser("trace", help="render a --trace timeline as a message sequence chart")
+    trace.add_argument("trace_file", metavar="TRACE.json", help="a trace written by run --trace")
+    trace.add_argument("--mermaid", action="store_true", required=True,
+                       help="print a Mermaid sequenceDiagram of the IPC messages")
+    trace.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    trace.add_argument("--limit", type=int, default=200, help="at most this many messages")
+
+
+def main(args) -> int:
+    text = to_mermaid(load_trace(Path(args.trace_file)), limit=args.limit)
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        print(text, end="")
+    return 0

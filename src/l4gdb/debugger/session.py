@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from l4gdb.runtime.console import Console
-from l4gdb.errors import ExitCode, InfrastructureError, UsageError
 from l4gdb.debugger.gdbview import KernelProvider, run_dir
+from l4gdb.errors import ExitCode, InfrastructureError, UsageError
+from l4gdb.runtime.console import Console
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.runtime.plugins import get_plugins
 from l4gdb.target.funnel import HostFunnel

@@ -36,6 +36,18 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from l4gdb.fuzzing.fake_target import (
+    ARCH32,
+    ARCH64,
+    KERNEL_AREA,
+    KIP,
+    POOL,
+    RAM,
+    ROOT_IP,
+    ROOT_SP,
+    UTCB_AREA,
+    FakeMachine,
+)
 from l4gdb.kernel.abi import KDebugOp, Syscall, Trap, TrapKind
 from l4gdb.kernel.kernel import Kernel
 from l4gdb.kernel.mapping import Node
@@ -53,18 +65,6 @@ from l4gdb.kernel.types import (
     kernel_label,
 )
 from l4gdb.kernel.utcb import BR0, NUM_BRS, UTCB_WORDS, Tcr
-from l4gdb.fuzzing.fake_target import (
-    ARCH32,
-    ARCH64,
-    KERNEL_AREA,
-    KIP,
-    POOL,
-    RAM,
-    ROOT_IP,
-    ROOT_SP,
-    UTCB_AREA,
-    FakeMachine,
-)
 
 ARCHES = {"fake32": ARCH32, "fake64": ARCH64}
 INTERNAL = "internal kernel error"

@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from l4gdb.runtime.console import Console
 from l4gdb.fuzzing.generator import (
     INTERNAL,
     Generator,
@@ -48,6 +47,7 @@ from l4gdb.kernel.abi import Trap, TrapKind
 from l4gdb.kernel.paging import W
 from l4gdb.kernel.types import ThreadId
 from l4gdb.kernel.utcb import UTCB_WORDS
+from l4gdb.runtime.console import Console
 
 WORKER = "worker"                     # the guest function whose system calls are fuzzed
 STALL_S = 1.0                         # no call for this long: the workers are gone, reboot

@@ -16,8 +16,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from l4gdb.errors import ExitCode, L4gdbError
 from l4gdb.archkit.guestspec import GuestToolchain
+from l4gdb.errors import ExitCode, L4gdbError
 
 # Bump when the way outputs are produced changes, to invalidate old caches.
 _CACHE_VERSION = "1"

@@ -16,8 +16,11 @@ line checks, and the log file stops at ``MAX_LOG_CHARS`` with a marker.
 
 from __future__ import annotations
 
+import codecs
 import collections
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -245,3 +248,23 @@ class Console:
 
     def tail(self, lines: int = 15) -> str:
         return "\n".join(self._whole.rstrip("\n").splitlines()[-lines:])
+
+
+def feed_stdin(console: Console) -> None:
+    """Guest console input (KDebug ReadChar) comes from our stdin, read in the background."""
+    def pump() -> None:
+        # os.read, not sys.stdin: a daemon thread blocked inside the buffered
+        # stream holds its lock, and Python's shutdown then aborts on it.
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        try:
+            while chunk := os.read(fd, 256):
+                console.feed(decoder.decode(chunk))
+        except (OSError, ValueError):   # stdin closed or not readable: no input
+            return
+        console.eof = True              # end of input: a Linux read of the console returns 0
+
+    threading.Thread(target=pump, name="l4gdb-stdin", daemon=True).start()

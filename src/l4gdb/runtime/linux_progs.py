@@ -7,9 +7,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from l4gdb.runtime.build import guest_dir
-from l4gdb.errors import UsageError
 from l4gdb.archkit.guestspec import GuestToolchain
+from l4gdb.errors import UsageError
+from l4gdb.runtime.build import guest_dir
 
 IMAGE_BASE = 0x400000
 

@@ -6,21 +6,18 @@ leaving it (normally, by an exception, or by Ctrl-C) tears them all down.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import os
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
-from l4gdb.runtime.console import Console
-from l4gdb.errors import ExitCode, InfrastructureError, L4gdbError, UsageError
 from l4gdb.archkit.guestspec import GuestToolchain
-from l4gdb.runtime.hostloop import HostLoop
+from l4gdb.errors import InfrastructureError, UsageError
 from l4gdb.kernel.clock import GuestClock, MonotonicClock
+from l4gdb.runtime.console import Console
+from l4gdb.runtime.hostloop import HostLoop
 from l4gdb.runtime.plugins import get_plugins
 
 
@@ -324,143 +321,3 @@ def _patch_words(target, program: Path, patches: dict[str, int], word_size: int)
         if name not in symbols:
             raise UsageError(f"{program}: no symbol {name!r} to patch")
         target.write_memory(symbols[name], value.to_bytes(word_size, "little"))
-
-
-@dataclass
-class RunOptions:
-    """``l4gdb run``. ``steps`` are the command line's ``("expect", REGEX)`` and
-    ``("send", TEXT)`` in their order; ``expects`` (plain patterns) come first."""
-
-    arch: str | None = None          # None: the script's, else "arm"
-    program: str | None = None       # None: the script's
-    extra_files: list[str] = field(default_factory=list)
-    expects: list[str] = field(default_factory=list)
-    steps: list[tuple[str, str]] = field(default_factory=list)
-    fail_on: list[str] = field(default_factory=list)
-    script: str | None = None        # TOML file
-    timeout: float | None = None     # None: the script's, else 120
-    log: str | None = None           # console output also to this file
-    logs: str | None = None          # keep every log here (default: a temp dir kept on failure)
-    results: str | None = None       # JSON result file
-    junit: str | None = None         # JUnit XML file
-    gdb: bool = True
-    quiet: bool = False
-    trace: str | None = None         # timeline file (the trace plugin's session option)
-    deterministic: bool = False      # QEMU -icount: the same interleaving every run
-
-
-DEFAULT_TIMEOUT_S = 120.0
-
-
-def run_script_for(opts: RunOptions):
-    """The script a run follows: the TOML file's, then the command line's."""
-    from l4gdb.testing.expect import Script, load_script, script_from_args
-
-    script = load_script(opts.script) if opts.script else Script()
-    cli = script_from_args([*(("expect", p) for p in opts.expects), *opts.steps])
-    cli.fail_on = list(opts.fail_on)
-    cli.fail_on_patterns()
-    return script.extend(cli)
-
-
-def run_program(opts: RunOptions, out: IO[str] | None = None,
-                err: IO[str] | None = None) -> int:
-    """``l4gdb run``: boot, drive the script, report. Returns the exit code.
-    (``out``/``err``: the streams of the moment unless given.)"""
-    out = sys.stdout if out is None else out
-    err = sys.stderr if err is None else err
-    from l4gdb.testing.harness import CONSOLE_LOG, Harness, LogDir, Tee, boot_system
-    from l4gdb.testing.results import RunResult
-
-    arch, name = opts.arch or "arm", opts.program or ""
-    try:
-        script = run_script_for(opts)
-        arch = opts.arch or script.arch or "arm"
-        name = opts.program or script.program or ""
-        if not name:
-            raise UsageError("no PROGRAM given (on the command line or as program = in the script)")
-        extra = opts.extra_files if opts.program else []
-        timeout = opts.timeout if opts.timeout is not None else script.timeout
-        timeout = DEFAULT_TIMEOUT_S if timeout is None else timeout
-        if timeout <= 0:
-            raise UsageError(f"--timeout must be positive, not {timeout:g}")
-        tc = toolchain_for(arch)
-        program = resolve_program(tc, name, extra)
-        expectations, fail_on = script.expectations(), script.fail_on_patterns()
-    except L4gdbError as exc:
-        reason = "usage" if exc.code == ExitCode.USAGE else "could-not-start"
-        _write_reports(opts, RunResult(code=exc.code, reason=reason,
-                                       message=str(exc).partition("\n")[0],
-                                       detail=str(exc), arch=arch, program=name))
-        raise
-    try:
-        logs = LogDir(opts.logs)
-    except OSError as exc:
-        raise UsageError(f"--logs {opts.logs}: cannot create the directory: {exc}") from exc
-    with contextlib.ExitStack() as stack:
-        streams = [stack.enter_context((logs.path / CONSOLE_LOG).open("w"))]
-        if opts.log:
-            try:
-                streams.append(stack.enter_context(open(opts.log, "w")))  # noqa: SIM115
-            except OSError as exc:
-                raise UsageError(f"--log {opts.log}: cannot write: {exc}") from exc
-        console = Console(out=None if opts.quiet else out, log=Tee(*streams),
-                          expectations=expectations, fail_on=fail_on)
-        _feed_stdin(console)
-
-        def boot(console: Console, log_dir: Path, events: Callable[..., None]):
-            return boot_system(arch, program, gdb=opts.gdb, console=console, log_dir=log_dir,
-                               events=events, options={"trace": opts.trace,
-                                                        "deterministic": opts.deterministic})
-
-        harness = Harness(console=console, script=script, timeout=timeout, boot=boot,
-                          log_dir=logs.path, arch=arch, program=name)
-        try:
-            result = harness.run()
-        except BaseException:          # Ctrl-C: no verdict; a temporary log dir goes
-            stack.close()
-            logs.finish(passed=True)
-            raise
-    result.logs = logs.finish(result.passed)
-    _write_reports(opts, result)
-    if not result.passed:
-        print(f"l4gdb: {result.message}", file=err)
-        if result.detail:
-            print(result.detail.rstrip("\n"), file=err)
-        if result.logs:
-            print(f"l4gdb: logs kept in {result.logs}", file=err)
-    return int(result.code)
-
-
-def _write_reports(opts: RunOptions, result) -> None:
-    from l4gdb.testing.junit import write_junit
-
-    try:
-        if opts.results:
-            result.write_json(opts.results)
-        if opts.junit:
-            write_junit(result, opts.junit)
-    except OSError as exc:
-        raise UsageError(f"cannot write the result file: {exc}") from exc
-
-
-def _feed_stdin(console: Console) -> None:
-    """Guest console input (KDebug ReadChar) comes from our stdin, read in the background."""
-    import threading
-
-    def pump() -> None:
-        # os.read, not sys.stdin: a daemon thread blocked inside the buffered
-        # stream holds its lock, and Python's shutdown then aborts on it.
-        try:
-            fd = sys.stdin.fileno()
-        except (AttributeError, OSError, ValueError):
-            return
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        try:
-            while chunk := os.read(fd, 256):
-                console.feed(decoder.decode(chunk))
-        except (OSError, ValueError):   # stdin closed or not readable: no input
-            return
-        console.eof = True              # end of input: a Linux read of the console returns 0
-
-    threading.Thread(target=pump, name="l4gdb-stdin", daemon=True).start()

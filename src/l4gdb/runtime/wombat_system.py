@@ -54,9 +54,9 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
     """Boot L4 + Iguana + the Linux server, run ``opts.argv``, return its status."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    from l4gdb.runtime.console import Console
+    from l4gdb.runtime.console import Console, feed_stdin
     from l4gdb.runtime.hostloop import Deadlock, Finished
-    from l4gdb.runtime.system import System, _feed_stdin, resolve_program, toolchain_for
+    from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
     from l4gdb.wombat.files import raw_input_mode
     from l4gdb.wombat.rootfs import default_rootfs
@@ -75,7 +75,7 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
         return WombatResult(WOMBAT_FAILURE, str(exc))
     console = Console(out=out)
     if stdin is None:
-        _feed_stdin(console)
+        feed_stdin(console)
     else:
         console.feed(stdin)
         console.eof = True              # all the input there is: then reads return 0

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from l4gdb.runtime.console import Expectation
 from l4gdb.errors import UsageError
+from l4gdb.runtime.console import Expectation
 
 
 @dataclass

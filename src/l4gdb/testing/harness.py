@@ -24,8 +24,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
 
-from l4gdb.runtime.console import Console
 from l4gdb.errors import ExitCode, L4gdbError
+from l4gdb.runtime.console import Console
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.testing.expect import Script
 from l4gdb.testing.results import RunResult, collect_metrics, expectation_results

@@ -23,6 +23,7 @@ from .errors import LinuxError
 
 if TYPE_CHECKING:
     from l4gdb.archkit.linux_abi import LinuxAbi
+
     from .process import LinuxThread, Process
     from .server import LinuxServer
 

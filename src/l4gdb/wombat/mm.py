@@ -34,10 +34,9 @@ from .pagecache import Frame, PageCache
 from .vma import Vma, VmaList
 
 if TYPE_CHECKING:
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from l4gdb.kernel.kernel import Kernel
     from l4gdb.kernel.space import Space
-
-    from l4gdb.archkit.linux_abi import LinuxAbi
 
 __all__ = ["Layout", "MapFlags", "Mm", "MmContext"]
 FAULT_AROUND = 64                 # pages: a fault maps the ready ones of its 256 KiB

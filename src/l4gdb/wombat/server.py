@@ -46,10 +46,9 @@ from .process import (
 from .shared import SHARE_LABEL, SharedRegistry
 
 if TYPE_CHECKING:
+    from l4gdb.archkit.linux_abi import LinuxAbi
     from l4gdb.kernel.kernel import Kernel
     from l4gdb.kernel.space import Space
-
-    from l4gdb.archkit.linux_abi import LinuxAbi
 
 SERVER_THREAD_NO = USER_BASE + 150     # after Iguana's and the root task's threads
 FIRST_LINUX_THREAD_NO = USER_BASE + 400

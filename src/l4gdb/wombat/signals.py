@@ -15,6 +15,7 @@ from .process import SavedContext, SigAction
 
 if TYPE_CHECKING:
     from l4gdb.archkit.linux_abi import LinuxAbi
+
     from .process import LinuxThread
 
 # Default actions (by name, so they hold for MIPS's numbers too).
