@@ -44,9 +44,8 @@ class BuildError(L4gdbError):
 
 def guest_dir() -> Path:
     """The portable guest tree (``src/guest`` of a repository checkout)."""
-    import l4gdb
-
-    return Path(l4gdb.__file__).resolve().parents[1] / "guest"
+    # src/l4gdb/runtime/build.py -> src/guest
+    return Path(__file__).resolve().parents[2] / "guest"
 
 
 def default_build_dir() -> Path:
