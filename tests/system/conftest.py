@@ -115,8 +115,8 @@ def linux_rootfs(tmp_path):
     with the freestanding programs of src/guest/linux built into it as ``/NAME``."""
 
     def make(arch: str, *programs: str):
-        from l4gdb.runtime.system import toolchain_for
         from l4gdb.runtime.linux_progs import build_linux_program
+        from l4gdb.runtime.system import toolchain_for
         from l4gdb.wombat.rootfs import default_rootfs
 
         try:

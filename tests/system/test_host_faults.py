@@ -307,11 +307,11 @@ def test_a_linux_program_flooding_stdout_ends_at_the_timeout(own_leftovers):
 
 def test_qmp_gone_still_ends_qemu(own_leftovers):
     """The QMP connection lost in the middle: the system still shuts QEMU down."""
-    from l4gdb.runtime.console import Console
+    from l4gdb.runtime.console import ConsoleWatcher
     from l4gdb.runtime.system import System, resolve_program, toolchain_for
 
     program = resolve_program(toolchain_for("arm"), "hello", [])
-    with System("arm", program, Console(out=None)) as system:
+    with System("arm", program, ConsoleWatcher(out=None)) as system:
         qemu = system.target.qemu
         pid = qemu.proc.pid
         qemu.qmp.close()                 # the monitor connection is gone

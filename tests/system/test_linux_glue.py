@@ -26,7 +26,7 @@ from l4gdb.kernel.kip import USER_BASE
 from l4gdb.kernel.paging import R, X
 from l4gdb.kernel.thread import State, Tcb
 from l4gdb.kernel.types import Fpage, ThreadId
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Finished
 from l4gdb.runtime.system import System, elf_symbols, resolve_program, toolchain_for
 
@@ -96,7 +96,7 @@ class GlueHelper:
 def test_fpu_state_and_tls_survive_context_switches(arch, no_leftovers):
     tc = toolchain_for(arch)
     program = resolve_program(tc, "fpu-tls-test", [])
-    console = Console(out=None)
+    console = ConsoleWatcher(out=None)
     gid = ThreadId(HELPER_NO, 1).raw(32)
     marker = elf_symbols(program)["kuser_marker"] if arch == "arm" else None
     with System(arch, program, console, patches={"glue_handler": gid}) as system:

@@ -33,10 +33,10 @@ from l4gdb_arm.plugin import (
     l4gdb_trap_glue,
 )
 
+from l4gdb.archkit.trapblocks import MARK_KIND, UTCB_WORDS
 from l4gdb.kernel import BootConfig, BufferConsole, FakeClock, Kernel
 from l4gdb.kernel.types import ThreadId
 from l4gdb.target.errors import TargetError
-from l4gdb.archkit.trapblocks import MARK_KIND, UTCB_WORDS
 
 ARCH = "arm"
 # The stub's symbols (a kernel.S link: text page, then the blocks on the data page).

@@ -3,11 +3,11 @@ from __future__ import annotations
 import io
 import re
 
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 
 
 def test_expectations_match_in_order_across_writes():
-    c = Console.with_expects(["b+", "c"], out=None)
+    c = ConsoleWatcher.with_expects(["b+", "c"], out=None)
     c.write(b"a b")
     assert not c.all_expected
     c.write("b ")
@@ -18,14 +18,14 @@ def test_expectations_match_in_order_across_writes():
 
 
 def test_order_matters():
-    c = Console.with_expects(["second", "first"], out=None)
+    c = ConsoleWatcher.with_expects(["second", "first"], out=None)
     c.write("first second\n")
     assert not c.all_expected
     assert c.first_unmatched().pattern.pattern == "first"
 
 
 def test_checks_and_summary():
-    c = Console(out=None)
+    c = ConsoleWatcher(out=None)
     c.write("PASS ipc/send\nFAIL ipc/recv: no\nSKIP x/y: later\n")
     assert c.checks_incomplete and c.checks_failed
     c.write("1 passed, 1 failed, 1 skipped\n")
@@ -33,20 +33,20 @@ def test_checks_and_summary():
 
 
 def test_not_a_check_line():
-    c = Console(out=None)
+    c = ConsoleWatcher(out=None)
     c.write("PASS Ipc/Send\nPASSED a/b\n")
     assert not c.checks
 
 
 def test_tee_to_stream_and_log_and_bad_utf8():
     out, log = io.StringIO(), io.StringIO()
-    c = Console(out=out, log=log)
+    c = ConsoleWatcher(out=out, log=log)
     c.write(b"hi \xff\n")
     assert out.getvalue() == log.getvalue() == "hi \ufffd\n"
 
 
 def test_input_queue():
-    c = Console(out=None)
+    c = ConsoleWatcher(out=None)
     assert c.read_char() is None
     c.feed("ab")
     assert (c.read_char(), c.read_char(), c.read_char()) == (ord("a"), ord("b"), None)
@@ -60,7 +60,7 @@ def test_flood_keeps_bounded_text_and_still_matches(monkeypatch):
 
     monkeypatch.setattr(con, "KEEP_CHARS", 10_000)
     monkeypatch.setattr(con, "OVERLAP_CHARS", 100)
-    c = Console.with_expects(["never", r"DO\s*NE (\d+)"], out=None)
+    c = ConsoleWatcher.with_expects(["never", r"DO\s*NE (\d+)"], out=None)
     c.add_expectation(con.Expectation(re.compile("after")))
     chunk = "spam " * 200 + "\n"
     for _ in range(500):                        # 500 kB of output, nothing matches
@@ -79,7 +79,7 @@ def test_an_endless_line_is_checked_in_pieces(monkeypatch):
     import l4gdb.runtime.console as con
 
     monkeypatch.setattr(con, "MAX_LINE", 1000)
-    c = Console(out=None, fail_on=[re.compile("PANIC")])
+    c = ConsoleWatcher(out=None, fail_on=[re.compile("PANIC")])
     for _ in range(300):
         c.write("x" * 97)                         # no newline, ever
         assert len(c._pending) <= con.MAX_LINE
@@ -93,7 +93,7 @@ def test_the_console_log_ends_with_a_marker(monkeypatch):
 
     monkeypatch.setattr(con, "MAX_LOG_CHARS", 1000)
     log = io.StringIO()
-    c = Console(out=None, log=log)
+    c = ConsoleWatcher(out=None, log=log)
     for i in range(100):
         c.write(f"line {i:03d} of the flood\n")
     text = log.getvalue()

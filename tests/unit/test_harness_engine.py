@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from l4gdb.errors import InfrastructureError
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.target.errors import TargetError
 from l4gdb.testing.expect import Script, Step
@@ -28,7 +28,7 @@ class Clock:
 class FakeLoop:
     """Plays a list of events; when they run out the guest idles (time goes on)."""
 
-    def __init__(self, console: Console, clock: Clock, events: list, events_sink) -> None:
+    def __init__(self, console: ConsoleWatcher, clock: Clock, events: list, events_sink) -> None:
         self.console, self.clock, self.events, self.sink = console, clock, list(events), events_sink
         self.typed = ""
         self.polls = 0
@@ -74,7 +74,7 @@ def run(tmp_path, events, steps=(), *, fail_on=(), timeout=60.0, send=None, star
     clock = Clock()
     script = Script(steps=[s if isinstance(s, Step) else Step(s) for s in steps],
                     fail_on=list(fail_on), send=send)
-    console = Console(clock=clock, expectations=script.expectations(),
+    console = ConsoleWatcher(clock=clock, expectations=script.expectations(),
                       fail_on=script.fail_on_patterns())
     systems = []
 
@@ -292,7 +292,7 @@ def test_a_host_infrastructure_error_during_the_run(tmp_path):
     def boot(console, log_dir, sink):
         yield FakeSystem(Boom(console, Clock(), [], sink))
 
-    h = Harness(console=Console(), script=Script(), timeout=5, boot=boot, log_dir=tmp_path)
+    h = Harness(console=ConsoleWatcher(), script=Script(), timeout=5, boot=boot, log_dir=tmp_path)
     r = h.run()
     assert r.code == 5
     assert r.message == "infrastructure error during the run: QEMU did not stop when interrupted"
@@ -334,7 +334,7 @@ def test_gdb_dying_during_the_run_is_noticed(tmp_path):
     def boot(console, log_dir, sink):
         yield FakeSystem(Dies(console, clock, [], sink), gdb=Gdb())
 
-    h = Harness(console=Console(clock=clock), script=Script(), timeout=60, boot=boot,
+    h = Harness(console=ConsoleWatcher(clock=clock), script=Script(), timeout=60, boot=boot,
                 log_dir=tmp_path, clock=clock)
     r = h.run()
     assert (r.code, r.reason) == (5, "gdb-died")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from l4gdb.errors import UsageError
-from l4gdb.runtime.console import Console, Expectation
+from l4gdb.runtime.console import ConsoleWatcher, Expectation
 from l4gdb.testing.expect import Script, Step, load_script, script_from_args, unescape
 
 GOOD = '''
@@ -118,7 +118,7 @@ class Clock:
 
 def test_match_records_groups_times_and_sends_input():
     clock = Clock()
-    c = Console(clock=clock, expectations=[
+    c = ConsoleWatcher(clock=clock, expectations=[
         Expectation(re.compile(r"ping (?P<n>\d+)"), send="ok\n"),
         Expectation(re.compile("done"), timeout=3)])
     c.begin()
@@ -131,7 +131,7 @@ def test_match_records_groups_times_and_sends_input():
 
 
 def test_fail_on_checks_lines_and_the_unfinished_line():
-    c = Console(fail_on=[re.compile("panic")])
+    c = ConsoleWatcher(fail_on=[re.compile("panic")])
     c.write("all fine\nkernel pan")
     assert c.failed_on is None
     c.write("ic: at 0x40")
@@ -141,7 +141,7 @@ def test_fail_on_checks_lines_and_the_unfinished_line():
 
 
 def test_check_lines_are_recorded():
-    c = Console()
+    c = ConsoleWatcher()
     c.write("PASS ipc/send\nFAIL ipc/recv: got 3\nSKIP irq/x: later\n")
     assert [(x.status, x.group, x.name, x.detail) for x in c.check_results] == [
         ("PASS", "ipc", "send", ""), ("FAIL", "ipc", "recv", "got 3"),
@@ -149,7 +149,7 @@ def test_check_lines_are_recorded():
 
 
 def test_dynamic_expectations_and_dropping_a_failed_one():
-    c = Console()
+    c = ConsoleWatcher()
     c.write("one two three")
     e = c.add_expectation(Expectation(re.compile("two")))
     assert e.matched == "two"

@@ -26,7 +26,6 @@ from hostloop_fakes import (
 
 import l4gdb.runtime.hostloop as host_module
 from l4gdb.errors import InfrastructureError
-from l4gdb.runtime.hostloop import POLL_S, Deadlock, Finished, HostLoop
 from l4gdb.kernel import BufferConsole, FakeClock, KDebugOp, Syscall
 from l4gdb.kernel.interrupt import irq_tag
 from l4gdb.kernel.kip import KIP_MAGIC
@@ -40,6 +39,7 @@ from l4gdb.kernel.types import (
     kernel_label,
 )
 from l4gdb.kernel.utcb import Tcr
+from l4gdb.runtime.hostloop import POLL_S, Deadlock, Finished, HostLoop
 from l4gdb.target.errors import TargetError
 
 SEEDS = [1, 2, 3]

@@ -9,12 +9,12 @@ import threading
 
 import pytest
 
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.target.qemu import QemuProcess
 
 
 def test_a_sink_gets_what_was_fed_before_then_every_feed():
-    c = Console()
+    c = ConsoleWatcher()
     c.feed("ab")
     got: list[bytes] = []
     c.add_input_sink(got.append)

@@ -10,7 +10,7 @@ import pytest
 from l4gdb.wombat.errors import LinuxError
 from l4gdb.wombat.files import (
     NOFILE_LIMIT,
-    Console,
+    ConsoleTty,
     DevFile,
     DirEntry,
     DirFile,
@@ -247,7 +247,7 @@ def test_console_with_l4gdb_terminal():
 
 
 def test_console_eof_character_and_raw_mode():
-    con = Console(output=lambda b: None)
+    con = ConsoleTty(output=lambda b: None)
     con.feed(b"abc\x04")
     assert con.read(10) == b"abc"                  # ^D ends the line, unseen
     con.feed(b"\x04")
@@ -258,7 +258,7 @@ def test_console_eof_character_and_raw_mode():
 
 
 def test_console_isig_characters_become_signals():
-    con = Console(output=lambda b: None)
+    con = ConsoleTty(output=lambda b: None)
     assert con.feed(b"ab\x03cd\n") == ["SIGINT"]
     assert con.read(10) == b"cd\n"                 # ^C flushed the line before it
     con.termios.lflag &= ~0o1                      # -isig
@@ -279,7 +279,7 @@ def test_console_into_a_pipe_is_no_terminal():
 
 def test_local_line_discipline_echo_erase_kill_and_onlcr():
     written: list[bytes] = []
-    con = Console(output=written.append, local=True)
+    con = ConsoleTty(output=written.append, local=True)
     assert con.feed(b"ab\x7fc\r") == []           # erase, then CR -> NL (ICRNL)
     assert con.read(10) == b"ac\n"
     assert b"".join(written) == b"ab\b \bc\n"     # echo (l4gdb's terminal does ONLCR)
@@ -308,7 +308,7 @@ def test_console_takes_the_window_size_of_a_real_terminal():
         term = Terminal()
         with open(slave, "wb", buffering=0, closefd=False) as screen:
             term.out = screen
-            con = Console.of_terminal(term)
+            con = ConsoleTty.of_terminal(term)
         assert con.isatty and con.winsize == (50, 132, 0, 0)
     finally:
         os.close(master)

@@ -11,7 +11,7 @@ import pytest
 
 from l4gdb.wombat import vfs as vfs_mod
 from l4gdb.wombat.errors import LinuxError
-from l4gdb.wombat.files import Console, DirFile, FdTable, HostFile, PipeEnd, TtyFile
+from l4gdb.wombat.files import ConsoleTty, DirFile, FdTable, HostFile, PipeEnd, TtyFile
 from l4gdb.wombat.pipes import Pipe
 from l4gdb.wombat.vfs import AT_FDCWD, Vfs
 
@@ -52,7 +52,7 @@ def jail(tmp_path, request):
     (root / "bin/busybox").write_bytes(b"\x7fELF...")
     (root / "bin/busybox").chmod(0o755)
     os.symlink("busybox", root / "bin/sh")
-    v = Vfs(root, X86_FLAGS, console=Console(output=lambda b: None),
+    v = Vfs(root, X86_FLAGS, console=ConsoleTty(output=lambda b: None),
             persist=request.param == "persist")
     yield v, root, outside
     v.close()

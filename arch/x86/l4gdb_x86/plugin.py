@@ -61,7 +61,7 @@ SYSCALL_VECTOR_BASE = 0x80        # int $0x80+N is system call N
 PREEMPT_NUMBER = 0x7F             # int $0xff at l4k_preempt_gate
 PF_WRITE = 1 << 1                 # page-fault error code bits
 PF_FETCH = 1 << 4                 # set by kernel.S for a fault at eip (no NX: the CPU doesn't)
-KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, in every space (kernel.S, pagetables.py)
+KERNEL_WINDOW = 0xC0000000        # all RAM, supervisor only, every space (kernel.S, pagetables.py)
 # The guest timer (kernel.S): PIT channel 0 on 8259 line 0; lines 0..15 of the two
 # 8259s. The counter is in PIT input clocks.
 TICK_IRQ = 0

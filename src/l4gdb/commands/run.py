@@ -129,7 +129,7 @@ def run_program(opts: RunOptions, out: IO[str] | None = None,
     (``out``/``err``: the streams of the moment unless given.)"""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    from l4gdb.runtime.console import Console, feed_stdin
+    from l4gdb.runtime.console import ConsoleWatcher, feed_stdin
     from l4gdb.runtime.system import resolve_program, toolchain_for
     from l4gdb.testing.harness import CONSOLE_LOG, Harness, LogDir, Tee, boot_system
     from l4gdb.testing.results import RunResult
@@ -166,11 +166,11 @@ def run_program(opts: RunOptions, out: IO[str] | None = None,
                 streams.append(stack.enter_context(open(opts.log, "w")))  # noqa: SIM115
             except OSError as exc:
                 raise UsageError(f"--log {opts.log}: cannot write: {exc}") from exc
-        console = Console(out=None if opts.quiet else out, log=Tee(*streams),
+        console = ConsoleWatcher(out=None if opts.quiet else out, log=Tee(*streams),
                           expectations=expectations, fail_on=fail_on)
         feed_stdin(console)
 
-        def boot(console: Console, log_dir: Path, events: Callable[..., None]):
+        def boot(console: ConsoleWatcher, log_dir: Path, events: Callable[..., None]):
             return boot_system(arch, program, gdb=opts.gdb, console=console, log_dir=log_dir,
                                events=events, options={"trace": opts.trace,
                                                         "deterministic": opts.deterministic})

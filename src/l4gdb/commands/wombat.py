@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from l4gdb.commands.common import add_arch, raw_parser
+
+if TYPE_CHECKING:
+    from l4gdb.runtime.wombat_system import WombatOptions, WombatResult
 
 
 def add_parser(sub) -> None:
@@ -56,14 +60,40 @@ def main(args: argparse.Namespace) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
-    res = run_wombat(WombatOptions(arch=args.arch, argv=argv, rootfs=args.rootfs,
-                                   strace=args.strace, timeout=args.timeout,
-                                   snapshot=args.snapshot, gdb=args.gdb,
-                                   gdb_batch=args.batch, gdb_ex=args.ex,
-                                   native=list(args.native),
-                                   rootfs_persist=args.rootfs_persist))
+    opts = WombatOptions(arch=args.arch, argv=argv, rootfs=args.rootfs,
+                         strace=args.strace, timeout=args.timeout, snapshot=args.snapshot,
+                         native=list(args.native), rootfs_persist=args.rootfs_persist)
+    res = _under_gdb(opts, args) if args.gdb else run_wombat(opts)
     if res.snapshot_text:
         print(res.snapshot_text, file=sys.stderr, end="")
     if res.message:
         print(f"l4gdb: {res.message}", file=sys.stderr)
     return res.status
+
+
+def _under_gdb(opts: WombatOptions, args: argparse.Namespace) -> WombatResult:
+    """The system under ``l4gdb gdb``: GDB stops in the root task's main before
+    any Linux process ran; ``wombat ps``, ``iguana eas``, ``l4 threads`` and
+    ``info threads`` show the Linux processes as L4 threads."""
+    from l4gdb.debugger.session import DebugOptions, debug_program
+    from l4gdb.errors import L4gdbError
+    from l4gdb.runtime.wombat_system import (
+        WOMBAT_FAILURE,
+        WombatResult,
+        root_task,
+        target_failed,
+        wombat_config,
+    )
+    from l4gdb.target.errors import TargetError
+
+    try:
+        native = root_task(opts)
+        code = debug_program(DebugOptions(arch=opts.arch, program=native[0],
+                                          extra_files=native[1:], batch=args.batch,
+                                          ex=list(args.ex),
+                                          wombat=wombat_config(opts, sys.stderr)))
+    except (L4gdbError, FileNotFoundError) as exc:
+        return WombatResult(WOMBAT_FAILURE, str(exc))
+    except TargetError as exc:          # QEMU gone under GDB: l4gdb failed, not the program
+        return target_failed(exc)
+    return WombatResult(int(code))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from l4gdb.debugger.gdbview import KernelProvider, run_dir
 from l4gdb.errors import ExitCode, InfrastructureError, UsageError
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.runtime.plugins import get_plugins
 from l4gdb.target.funnel import HostFunnel
@@ -209,7 +209,7 @@ def debug_program(opts: DebugOptions) -> int:
         raise InfrastructureError("gdb-multiarch not found: apt-get install gdb-multiarch")
     tc = toolchain_for(opts.arch)
     program = resolve_program(tc, opts.program, opts.extra_files)
-    console = Console(out=sys.stdout)
+    console = ConsoleWatcher(out=sys.stdout)
     with contextlib.ExitStack() as stack:
         system = stack.enter_context(System(opts.arch, program, console,
                                                     deterministic=opts.deterministic,

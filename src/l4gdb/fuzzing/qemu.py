@@ -47,7 +47,7 @@ from l4gdb.kernel.abi import Trap, TrapKind
 from l4gdb.kernel.paging import W
 from l4gdb.kernel.types import ThreadId
 from l4gdb.kernel.utcb import UTCB_WORDS
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 
 WORKER = "worker"                     # the guest function whose system calls are fuzzed
 STALL_S = 1.0                         # no call for this long: the workers are gone, reboot
@@ -122,7 +122,7 @@ class QemuFuzzer:
                 and self.result.boots < MAX_BOOTS:
             self.result.boots += 1
             self.watch = _Watch()
-            with System(self.arch, program, Console(out=self.watch)) as system:
+            with System(self.arch, program, ConsoleWatcher(out=self.watch)) as system:
                 self._attach(system)
                 try:
                     system.loop.run(self._stalled)

@@ -6,12 +6,12 @@ for every kernel entry and applies the :class:`~l4gdb.kernel.abi.Resume`.
 
 from .abi import ArchInfo, KDebugOp, Resume, Syscall, Trap, TrapKind
 from .clock import Clock, FakeClock, MonotonicClock
-from .kdebug import BufferConsole, Console, Memory
+from .kdebug import BufferConsole, KdbConsole, Memory
 from .kernel import BootConfig, Kernel
 from .snapshot import KernelSnapshot
 
 __all__ = [
-    "ArchInfo", "BootConfig", "BufferConsole", "Clock", "Console", "FakeClock", "KDebugOp",
+    "ArchInfo", "BootConfig", "BufferConsole", "Clock", "KdbConsole", "FakeClock", "KDebugOp",
     "Kernel", "KernelSnapshot", "Memory", "MonotonicClock", "Resume", "Syscall", "Trap",
     "TrapKind",
 ]

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 MAX_STRING = 4096
 
 
-class Console(Protocol):
+class KdbConsole(Protocol):
     def write(self, text: str) -> None: ...
 
     def read_char(self) -> int | None: ...

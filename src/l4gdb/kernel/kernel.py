@@ -18,7 +18,7 @@ from . import exception, interrupt, ipc, schedule
 from .abi import ArchInfo, Resume, Syscall, Trap, TrapKind
 from .clock import Clock
 from .exregs import sys_exchange_registers
-from .kdebug import Console, Memory, sys_kdebug
+from .kdebug import KdbConsole, Memory, sys_kdebug
 from .kip import (
     FEATURES,
     MEM_CONVENTIONAL,
@@ -67,7 +67,7 @@ class BootConfig:
 
 class Kernel:
     def __init__(self, arch: ArchInfo, config: BootConfig, memory: Memory, clock: Clock,
-                 console: Console, events: EventSink | None = None,
+                 console: KdbConsole, events: EventSink | None = None,
                  paging: PageTables | None = None) -> None:
         self.arch = arch
         self.config = config

@@ -30,7 +30,7 @@ import statistics
 import time
 
 from l4gdb.kernel.abi import Syscall, TrapKind
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Finished
 
 NULL_SYSCALL = Syscall.SystemClock
@@ -102,7 +102,7 @@ def run_bench(arch: str, iterations: int = 2000,
 
     tc = toolchain_for(arch)
     program = resolve_program(tc, "bench", [])
-    console = Console(out=None)
+    console = ConsoleWatcher(out=None)
     with System(arch, program, console, patches={"bench_iterations": iterations},
                 deterministic=deterministic) as system:
         rsp = system.target.rsp
@@ -200,8 +200,8 @@ def _linux_figures(arch: str, iterations: int, floor_us: float,
 
     if get_plugins().hook.l4gdb_linux_abi(arch=arch) is None:
         return {}
-    from l4gdb.runtime.system import toolchain_for
     from l4gdb.runtime.linux_progs import build_linux_program
+    from l4gdb.runtime.system import toolchain_for
     from l4gdb.wombat.rootfs import default_rootfs
 
     out: dict[str, object] = {}
@@ -236,7 +236,7 @@ def _linux_run(arch: str, rootfs: str, argv: list[str]) -> dict[str, object]:
     from l4gdb.wombat.server import WombatConfig
 
     program = resolve_program(toolchain_for(arch), ROOT_TASK, [])
-    console = Console(out=None)
+    console = ConsoleWatcher(out=None)
     config = WombatConfig(rootfs=rootfs, argv=argv)
     getppid: list[float] = []
     first: list[float] = []

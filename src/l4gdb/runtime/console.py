@@ -74,7 +74,7 @@ class FailOnHit:
 
 
 @dataclass
-class Console:
+class ConsoleWatcher:
     out: IO[str] | None = None
     log: IO[str] | None = None
     expectations: list[Expectation] = field(default_factory=list)
@@ -97,7 +97,7 @@ class Console:
 
     @classmethod
     def with_expects(cls, patterns: list[str], out: IO[str] | None = None,
-                     log: IO[str] | None = None) -> Console:
+                     log: IO[str] | None = None) -> ConsoleWatcher:
         return cls(out=out, log=log, expectations=[Expectation(re.compile(p)) for p in patterns])
 
     # -- the kernel's side ------------------------------------------------
@@ -250,7 +250,7 @@ class Console:
         return "\n".join(self._whole.rstrip("\n").splitlines()[-lines:])
 
 
-def feed_stdin(console: Console) -> None:
+def feed_stdin(console: ConsoleWatcher) -> None:
     """Guest console input (KDebug ReadChar) comes from our stdin, read in the background."""
     def pump() -> None:
         # os.read, not sys.stdin: a daemon thread blocked inside the buffered

@@ -16,7 +16,7 @@ from pathlib import Path
 from l4gdb.archkit.guestspec import GuestToolchain
 from l4gdb.errors import InfrastructureError, UsageError
 from l4gdb.kernel.clock import GuestClock, MonotonicClock
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import HostLoop
 from l4gdb.runtime.plugins import get_plugins
 
@@ -170,7 +170,7 @@ class System:
 
     arch: str
     program: Path
-    console: Console
+    console: ConsoleWatcher
     log_dir: Path | None = None
     extra_qemu_args: tuple[str, ...] = ()
     patches: dict[str, int] = field(default_factory=dict)   # program symbol -> word, before boot

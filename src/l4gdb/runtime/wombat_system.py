@@ -33,9 +33,6 @@ class WombatOptions:
     snapshot: bool = False                # `wombat ps` + `l4 threads` when the program exits
     env: list[str] | None = None
     quiet_boot: bool = True
-    gdb: bool = False                     # debug the whole system with gdb-multiarch
-    gdb_batch: bool = False
-    gdb_ex: list[str] = field(default_factory=list)
     # The root task: a native Iguana program beside the Linux processes (a
     # built-in name, C files or an ELF); None: wombat-init, which only waits.
     native: list[str] = field(default_factory=list)
@@ -49,42 +46,49 @@ class WombatResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+def root_task(opts: WombatOptions) -> list[str]:
+    """The root task's program and extra files: ``--native`` or wombat-init."""
+    return opts.native or [ROOT_TASK]
+
+
+def wombat_config(opts: WombatOptions, err: IO[str]) -> Any:
+    """The Linux server's WombatConfig for ``opts`` (strace and notices to ``err``);
+    L4gdbError when the rootfs is not there."""
+    from l4gdb.wombat.rootfs import default_rootfs
+    from l4gdb.wombat.server import DEFAULT_ENV, WombatConfig
+
+    rootfs = Path(opts.rootfs) if opts.rootfs else default_rootfs(opts.arch)
+    if not rootfs.is_dir():
+        raise L4gdbError(f"--rootfs {rootfs}: not a directory")
+    return WombatConfig(rootfs=str(rootfs), argv=list(opts.argv) or ["/bin/sh"],
+                        env=list(opts.env) if opts.env is not None else list(DEFAULT_ENV),
+                        strace=err if opts.strace else None, notices=err,
+                        rootfs_persist=opts.rootfs_persist)
+
+
 def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
                err: IO[str] | None = None, stdin: Any = None) -> WombatResult:
     """Boot L4 + Iguana + the Linux server, run ``opts.argv``, return its status."""
     out = sys.stdout if out is None else out
     err = sys.stderr if err is None else err
-    from l4gdb.runtime.console import Console, feed_stdin
+    from l4gdb.runtime.console import ConsoleWatcher, feed_stdin
     from l4gdb.runtime.hostloop import Deadlock, Finished
     from l4gdb.runtime.system import System, resolve_program, toolchain_for
-
     from l4gdb.wombat.files import raw_input_mode
-    from l4gdb.wombat.rootfs import default_rootfs
-    from l4gdb.wombat.server import DEFAULT_ENV, WombatConfig
 
     try:
-        rootfs = Path(opts.rootfs) if opts.rootfs else default_rootfs(opts.arch)
-        if not rootfs.is_dir():
-            return WombatResult(WOMBAT_FAILURE, f"--rootfs {rootfs}: not a directory")
+        config = wombat_config(opts, err)
         tc = toolchain_for(opts.arch)
-        native = opts.native or [ROOT_TASK]
+        native = root_task(opts)
         program = resolve_program(tc, native[0], native[1:])
-    except L4gdbError as exc:
+    except (L4gdbError, FileNotFoundError) as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
-    except FileNotFoundError as exc:
-        return WombatResult(WOMBAT_FAILURE, str(exc))
-    console = Console(out=out)
+    console = ConsoleWatcher(out=out)
     if stdin is None:
         feed_stdin(console)
     else:
         console.feed(stdin)
         console.eof = True              # all the input there is: then reads return 0
-    config = WombatConfig(rootfs=str(rootfs), argv=list(opts.argv) or ["/bin/sh"],
-                          env=list(opts.env) if opts.env is not None else list(DEFAULT_ENV),
-                          strace=err if opts.strace else None, notices=err,
-                          rootfs_persist=opts.rootfs_persist)
-    if opts.gdb:
-        return _under_gdb(opts, config)
     snap: dict[str, str] = {}
     try:
         # closing(): the private upper layer of the rootfs goes with the run
@@ -114,29 +118,12 @@ def run_wombat(opts: WombatOptions, out: IO[str] | None = None,
     except L4gdbError as exc:
         return WombatResult(WOMBAT_FAILURE, str(exc))
     except TargetError as exc:          # QEMU or its gdbstub gone in the middle
-        return _target_failed(exc)
+        return target_failed(exc)
 
 
-def _target_failed(exc: TargetError) -> WombatResult:
+def target_failed(exc: TargetError) -> WombatResult:
+    """QEMU or its gdbstub gone: l4gdb failed, not the program."""
     return WombatResult(WOMBAT_FAILURE, "wombat: " + str(exc).strip().replace("\n", "; "))
-
-
-def _under_gdb(opts: WombatOptions, config: Any) -> WombatResult:
-    """The system under ``l4gdb gdb``: GDB stops in the root task's main before
-    any Linux process ran; ``wombat ps``, ``iguana eas``, ``l4 threads`` and
-    ``info threads`` show the Linux processes as L4 threads."""
-    from l4gdb.debugger.session import DebugOptions, debug_program
-
-    try:
-        native = opts.native or [ROOT_TASK]
-        code = debug_program(DebugOptions(arch=opts.arch, program=native[0], extra_files=native[1:],
-                                          batch=opts.gdb_batch, ex=list(opts.gdb_ex),
-                                          wombat=config))
-    except L4gdbError as exc:
-        return WombatResult(WOMBAT_FAILURE, str(exc))
-    except TargetError as exc:          # QEMU gone under GDB: l4gdb failed, not the program
-        return _target_failed(exc)
-    return WombatResult(int(code))
 
 
 def _snapshot(system: Any) -> str:

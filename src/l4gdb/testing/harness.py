@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from l4gdb.errors import ExitCode, L4gdbError
-from l4gdb.runtime.console import Console
+from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.testing.expect import Script
 from l4gdb.testing.results import RunResult, collect_metrics, expectation_results
 
 EventObserver = Callable[..., None]
-BootFn = Callable[[Console, Path, EventObserver], AbstractContextManager[Any]]
+BootFn = Callable[[ConsoleWatcher, Path, EventObserver], AbstractContextManager[Any]]
 
 CONSOLE_LOG = "console.log"
 INTERRUPTED = 130                # 128 + SIGINT, as a shell reports a Ctrl-C
@@ -134,7 +134,7 @@ def _is_target_error(exc: BaseException) -> bool:
 class Harness:
     """Runs one script against one system; ``run()`` returns the RunResult."""
 
-    def __init__(self, *, console: Console, script: Script, timeout: float,
+    def __init__(self, *, console: ConsoleWatcher, script: Script, timeout: float,
                  boot: BootFn, log_dir: Path, arch: str = "", program: str = "",
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.console = console
@@ -347,7 +347,7 @@ class Harness:
 
 
 @contextlib.contextmanager
-def boot_system(arch: str, program: Path, *, gdb: bool, console: Console, log_dir: Path,
+def boot_system(arch: str, program: Path, *, gdb: bool, console: ConsoleWatcher, log_dir: Path,
                 events: EventObserver, options: dict[str, Any] | None = None) -> Iterator[Any]:
     """The real thing: a System on QEMU, optionally with gdb-multiarch attached.
     ``options`` go to the plugins' ``l4gdb_session_start`` (e.g. ``trace``)."""

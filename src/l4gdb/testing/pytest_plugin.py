@@ -86,7 +86,7 @@ class SystemHandle:
             raise
 
     def _boot(self, files: tuple[str, ...], gdb: bool, fail_on: tuple[str, ...]) -> None:
-        from l4gdb.runtime.console import Console
+        from l4gdb.runtime.console import ConsoleWatcher
         from l4gdb.runtime.system import resolve_program, toolchain_for
         from l4gdb.testing.expect import compile_pattern
         from l4gdb.testing.harness import CONSOLE_LOG, EVENTS_LOG, EventLog, boot_system
@@ -94,7 +94,7 @@ class SystemHandle:
         tc = toolchain_for(self.arch)
         elf = resolve_program(tc, self.program, [str(f) for f in files])
         log = self._stack.enter_context((self.log_dir / CONSOLE_LOG).open("w"))
-        self.console = Console(out=None, log=log,
+        self.console = ConsoleWatcher(out=None, log=log,
                                fail_on=[compile_pattern(p, "fail_on") for p in fail_on])
         self.events = EventLog(self.log_dir / EVENTS_LOG)
         self._stack.callback(self.events.close)

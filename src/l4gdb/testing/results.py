@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from l4gdb.runtime.console import Check, Console, FailOnHit
+from l4gdb.runtime.console import Check, ConsoleWatcher, FailOnHit
 
 RESULTS_VERSION = 1
 
@@ -81,7 +81,7 @@ def metric_value(text: str) -> int | float | str:
     return text
 
 
-def expectation_results(console: Console, *, end: float, ended_by_timeout: bool,
+def expectation_results(console: ConsoleWatcher, *, end: float, ended_by_timeout: bool,
                         why: str) -> list[ExpectationResult]:
     """Each expectation's fate; the first unmatched one carries the run's failure."""
     out: list[ExpectationResult] = []
@@ -105,7 +105,7 @@ def expectation_results(console: Console, *, end: float, ended_by_timeout: bool,
     return out
 
 
-def collect_metrics(console: Console) -> dict[str, Any]:
+def collect_metrics(console: ConsoleWatcher) -> dict[str, Any]:
     metrics: dict[str, Any] = {}
     for e in console.expectations:
         for k, v in e.groups.items():

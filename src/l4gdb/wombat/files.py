@@ -173,7 +173,7 @@ class OpenFile:
         return self.path or f"anon_inode:[{type(self).__name__}]"
 
     @property
-    def tty(self) -> Console | None:
+    def tty(self) -> ConsoleTty | None:
         return None
 
     # -- readiness (poll/select, and the server's wake-up test) -----------------------
@@ -514,7 +514,7 @@ _SIGNAL_CHARS = (("vintr", "SIGINT"), ("vquit", "SIGQUIT"), ("vsusp", "SIGTSTP")
 
 
 @dataclass
-class Console:
+class ConsoleTty:
     """The terminal behind /dev/console and the initial stdin/stdout/stderr:
     output goes to ``output`` (l4gdb's terminal), input arrives through
     :meth:`feed` (or is pulled from ``source``).
@@ -547,8 +547,8 @@ class Console:
 
     @classmethod
     def of_terminal(cls, term: Any, termios: Termios | None = None,
-                    chars: TtyChars | None = None) -> Console:
-        """The console over l4gdb's terminal (``l4gdb.runtime.console.Console``):
+                    chars: TtyChars | None = None) -> ConsoleTty:
+        """The console over l4gdb's terminal (``l4gdb.runtime.console.ConsoleWatcher``):
         output through its ``write``, input pulled from its ``read_char``. Like
         qemu-user, the program sees a terminal only when l4gdb's output is one
         (``ls`` prints columns on a terminal, one name a line into a pipe)."""
@@ -759,11 +759,11 @@ def raw_input_mode(stream: Any) -> Iterator[bool]:
 class TtyFile(OpenFile):
     """An open /dev/console or /dev/tty."""
 
-    console: Console | None = None
+    console: ConsoleTty | None = None
     device: str = "console"
 
     @property
-    def tty(self) -> Console:
+    def tty(self) -> ConsoleTty:
         assert self.console is not None
         return self.console
 
@@ -798,9 +798,9 @@ class FdTable:
     @classmethod
     def with_console(cls, console: Any) -> FdTable:
         """The first process's table: 0, 1 and 2 on one description of the
-        console (a :class:`Console`, or l4gdb's terminal, which gets wrapped)."""
-        if console is not None and not isinstance(console, Console):
-            console = Console.of_terminal(console)
+        console (a :class:`ConsoleTty`, or l4gdb's terminal, which gets wrapped)."""
+        if console is not None and not isinstance(console, ConsoleTty):
+            console = ConsoleTty.of_terminal(console)
         table = cls()
         if console is not None:
             tty = TtyFile(path="/dev/console", access="rw", console=console)

@@ -33,7 +33,7 @@ from .errors import LinuxError
 from .files import (
     MAX_IO,
     STATUS_FLAGS,
-    Console,
+    ConsoleTty,
     FdTable,
     HostFile,
     OpenFile,
@@ -182,12 +182,12 @@ def arch_termios(abi: Any) -> Termios:
                               "IEXTEN"), line=0, cc=bytes(cc))
 
 
-def console_for(term: Any, abi: Any) -> Console:
+def console_for(term: Any, abi: Any) -> ConsoleTty:
     """The Linux console over l4gdb's terminal, with the arch's termios."""
-    return Console.of_terminal(term, arch_termios(abi), tty_chars(abi))
+    return ConsoleTty.of_terminal(term, arch_termios(abi), tty_chars(abi))
 
 
-def foreground_pgrp(server: Any, con: Console) -> int:
+def foreground_pgrp(server: Any, con: ConsoleTty) -> int:
     """The console's foreground process group: the one TIOCSPGRP set, else the
     first process's (a shell without job control never sets one)."""
     if con.pgrp:
@@ -213,7 +213,7 @@ def service_console(server: Any) -> None:
                 server.send_signal(p, sig)
 
 
-def _tty_signals(call: Call, con: Console) -> None:
+def _tty_signals(call: Call, con: ConsoleTty) -> None:
     if con.signals:
         service_console(call.server)
 
@@ -892,7 +892,7 @@ def ioctl(call: Call, fd: Fd, cmd: UInt, arg: UInt) -> int:
     return _tty_ioctl(call, con, name, arg)
 
 
-def _tty_ioctl(call: Call, con: Console, name: str, arg: int) -> int:
+def _tty_ioctl(call: Call, con: ConsoleTty, name: str, arg: int) -> int:
     structs = call.abi.structs
     if name == "TCGETS":
         call.mm.write(arg, encode_termios(structs["termios"], con.termios))
