@@ -32,8 +32,9 @@ class PageTables(Protocol):
     page_size_log2: int                 # smallest page (12 on the 32-bit arches)
     kernel_areas: tuple[tuple[int, int], ...]   # [low, high) virtual ranges users can't map
     # Optional ``device_areas``: the parts of kernel_areas that are device memory
-    # mapped for users in every space (for user-level drivers, until device memory
-    # is handed out per driver); the KIP calls them "dedicated".
+    # mapped for users in every space (the KIP calls them "dedicated"; the in-tree
+    # arches have none). Optional ``driver_pages``: device pages sigma0 maps to one
+    # space each, the first that asks (a user-level driver).
 
     def new_root(self) -> int:
         """A new, empty space (only the kernel window): its table base; 0 when
