@@ -116,8 +116,8 @@ def linux_rootfs(tmp_path):
 
     def make(arch: str, *programs: str):
         from l4gdb.runtime.linux_progs import build_linux_program
+        from l4gdb.runtime.rootfs import default_rootfs
         from l4gdb.runtime.system import toolchain_for
-        from l4gdb.wombat.rootfs import default_rootfs
 
         try:
             base = default_rootfs(arch)

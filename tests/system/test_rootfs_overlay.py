@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from l4gdb.wombat.rootfs import default_rootfs
+from l4gdb.runtime.rootfs import default_rootfs
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +55,7 @@ def unsafe(top: Path) -> list[str]:
 def cache(tmp_path) -> Path:
     """A rootfs cache (L4GDB_ROOTFS_DIR) holding a copy of the arm rootfs, as
     build-rootfs leaves it now: no host directory sticky or world-writable."""
-    from l4gdb.wombat.rootfs import settle_modes
+    from l4gdb.runtime.rootfs import settle_modes
 
     base = tmp_path / "cache"
     shutil.copytree(default_rootfs("arm"), base / "arm", symlinks=True)

@@ -45,7 +45,7 @@ SCRIPTS = {
 
 
 def _rootfs(arch: str) -> Path:
-    from l4gdb.wombat.rootfs import default_rootfs
+    from l4gdb.runtime.rootfs import default_rootfs
 
     try:
         return default_rootfs(arch)

@@ -71,7 +71,7 @@ def test_a_script_on_stdin_runs_in_the_default_shell():
 
 
 def test_files_written_stay_in_the_rootfs_with_rootfs_persist(tmp_path):
-    from l4gdb.wombat.rootfs import default_rootfs
+    from l4gdb.runtime.rootfs import default_rootfs
 
     root = tmp_path / "root"
     shutil.copytree(default_rootfs("arm"), root, symlinks=True)

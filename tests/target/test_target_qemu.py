@@ -31,7 +31,8 @@ pytestmark = [
 
 @pytest.fixture
 def target(arm_elf: Path, data_elf: Path) -> Iterator[QemuTarget]:
-    with QemuTarget(ARM_CONFIG, arm_elf, loaders=[data_elf], extra_args=ARM_EXTRA_ARGS) as t:
+    with QemuTarget(ARM_CONFIG, arm_elf, arch="arm", loaders=[data_elf],
+                    extra_args=ARM_EXTRA_ARGS) as t:
         yield t
 
 
@@ -125,13 +126,14 @@ def test_floor(target: QemuTarget) -> None:
 
 
 def test_missing_binary(arm_elf: Path) -> None:
-    with pytest.raises(TargetError, match="qemu-system-nope not found: apt-get install"):
-        QemuProcess(ARM_CONFIG, arm_elf, binary="qemu-system-nope").start()
+    with pytest.raises(TargetError, match="nope not found: apt-get install qemu-system-nope-pkg"):
+        QemuProcess(ARM_CONFIG, arm_elf, arch="arm", binary="qemu-system-nope",
+                    package="qemu-system-nope-pkg").start()
 
 
 def test_early_death_reports_log(arm_elf: Path) -> None:
     with pytest.raises(TargetError, match="exited at start") as err:
-        QemuProcess(ARM_CONFIG, arm_elf, extra_args=["-no-such-option"]).start()
+        QemuProcess(ARM_CONFIG, arm_elf, arch="arm", extra_args=["-no-such-option"]).start()
     assert "no-such-option" in str(err.value)            # QEMU's own words, from its log
     assert not isinstance(err.value, ConfigError)         # the config is not to blame
 
@@ -140,13 +142,13 @@ def test_a_config_qemu_refuses_is_named(arm_elf: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.cfg"
     bad.write_text('[machine]\n  type = "no-such-board"\n')
     with pytest.raises(ConfigError) as err:
-        QemuProcess(bad, arm_elf).start()
+        QemuProcess(bad, arm_elf, arch="arm").start()
     assert str(err.value) == (f"{bad}: QEMU refuses this config: "
                               "qemu-system-arm: unsupported machine type")
 
 
 def test_sockets_live_in_a_private_dir_removed_at_the_end(arm_elf: Path) -> None:
-    with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q:
+    with QemuProcess(ARM_CONFIG, arm_elf, arch="arm", extra_args=ARM_EXTRA_ARGS) as q:
         assert q.private_dir is not None
         private = Path(q.private_dir)
         assert private.stat().st_mode & 0o777 == 0o700
@@ -171,7 +173,7 @@ def test_a_qemu_without_chardev_gdbstub_names_the_probe(arm_elf: Path, tmp_path:
     binary = tmp_path / "qemu-system-old"
     binary.write_text(OLD_QEMU)
     binary.chmod(0o755)
-    q = QemuProcess(ARM_CONFIG, arm_elf, binary=str(binary), start_timeout=2.0)
+    q = QemuProcess(ARM_CONFIG, arm_elf, arch="arm", binary=str(binary), start_timeout=2.0)
     with pytest.raises(TargetError) as err:
         q.start()
     first = str(err.value).splitlines()[0]
@@ -184,7 +186,7 @@ HOST_SCRIPT = """
 import sys, time
 from l4gdb.target.qemu import QemuProcess
 from l4gdb.target.qemuconfig import ConfigError
-q = QemuProcess(sys.argv[1], sys.argv[2]).start()
+q = QemuProcess(sys.argv[1], sys.argv[2], arch="arm").start()
 print(q.pid, flush=True)
 time.sleep(60)
 """
@@ -238,7 +240,7 @@ def test_gdbmi_direct_to_qemu(arm_elf: Path, tmp_path: Path) -> None:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(tmp_path / "relay.sock"))
     listener.listen(1)
-    with QemuProcess(ARM_CONFIG, arm_elf, extra_args=ARM_EXTRA_ARGS) as q, \
+    with QemuProcess(ARM_CONFIG, arm_elf, arch="arm", extra_args=ARM_EXTRA_ARGS) as q, \
             GdbSession(init_commands=init) as gdb, listener:
         assert q.gdb_sock is not None
         threading.Thread(target=_relay, args=(listener, q.gdb_sock), daemon=True).start()

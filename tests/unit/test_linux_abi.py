@@ -140,6 +140,21 @@ def test_conventions_differ_where_linux_differs(plugins):
     assert mips.signal_name(18) == "SIGCHLD" and arm.signal_name(17) == "SIGCHLD"
     assert arm.signal_name(35) == "SIGRTMIN+3"
     assert arm.errno_name(11) == "EAGAIN" and mips.errno_name(89) == "ENOSYS"
+    # how a signal handler is entered, and the arch quirks of the Linux server
+    assert (arm.handler_arg_regs, arm.handler_return_reg, arm.thumb_bit) == \
+        (("r0", "r1", "r2"), "lr", 1 << 5)
+    assert (mips.handler_return_reg, mips.handler_function_reg) == ("r31", "r25")
+    assert x86.handler_arg_regs == () and x86.handler_return_reg is None
+    assert [a.read_implies_exec for a in (arm, mips, x86)] == [False, False, True]
+    assert [a.tls_user_desc for a in (arm, mips, x86)] == [False, False, True]
+    assert [a.mmap_args_in_memory for a in (arm, mips, x86)] == [False, False, True]
+    assert [a.pipe_second_reg for a in (arm, mips, x86)] == [None, "r3", None]
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_host_facts_name_debians_arch_and_qemu_user(plugins, arch):
+    abi = abi_of(plugins, arch)
+    assert (abi.debian_arch, abi.qemu_user) == (DEB_ARCH[arch], QEMU_USER[arch])
 
 
 def test_struct_layouts(plugins):
@@ -259,6 +274,14 @@ def test_a_missing_or_inconsistent_field_is_refused(plugins):
         dataclasses.replace(abi, l4_kip_area=(0x40000000, 12))      # the kernel image
     with pytest.raises(AbiError, match="overlap"):
         dataclasses.replace(abi, l4_utcb_area=abi.l4_kip_area)
+    with pytest.raises(AbiError, match="return register"):
+        dataclasses.replace(abi, handler_return_reg=None)
+    with pytest.raises(AbiError, match="one bit"):
+        dataclasses.replace(abi, thumb_bit=0x60)
+    with pytest.raises(AbiError, match="Debian"):
+        dataclasses.replace(abi, debian_arch="")
+    with pytest.raises(AbiError, match="ELF machine"):
+        dataclasses.replace(abi, elf_machine="EM_NOSUCH")
     with pytest.raises(TypeError):
         kwargs = {f.name: getattr(abi, f.name) for f in dataclasses.fields(abi) if f.init}
         del kwargs["signals"]

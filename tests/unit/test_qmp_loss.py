@@ -62,7 +62,8 @@ def fake_qemu(tmp_path, monkeypatch):
     def make(mute_after: int) -> QemuProcess:
         config, kernel, binary = _fake_files(tmp_path)
         monkeypatch.setenv("FAKE_QMP_MUTE_AFTER", str(mute_after))
-        return QemuProcess(config, kernel, binary=str(binary), log_path=tmp_path / "qemu.log",
+        return QemuProcess(config, kernel, arch="arm", binary=str(binary),
+                           log_path=tmp_path / "qemu.log",
                            start_timeout=1.0)
 
     return make
@@ -118,7 +119,7 @@ def test_only_the_error_reaches_stderr(tmp_path):
     """With logging not configured (as under the l4gdb command), the QMP library's
     own complaints about the broken session stay off the terminal."""
     code = ("import sys\nfrom l4gdb.target.qemu import QemuProcess\n"
-            "q = QemuProcess(*sys.argv[1:3], binary=sys.argv[3], start_timeout=1.0)\n"
+            "q = QemuProcess(*sys.argv[1:3], arch='arm', binary=sys.argv[3], start_timeout=1.0)\n"
             "try:\n    q.start()\nexcept Exception as e:\n    print(e)\n")
     src = Path(__file__).resolve().parents[2] / "src"
     done = subprocess.run([sys.executable, "-c", code, *map(str, _fake_files(tmp_path))],

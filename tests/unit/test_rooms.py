@@ -8,8 +8,11 @@ cycle. Plugins (arch/*, plugins/*) may import only the contract.
 from __future__ import annotations
 
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
+
+from l4gdb.errors import DEFAULT_ARCH
 
 TOP = Path(__file__).resolve().parents[2]
 SRC = TOP / "src" / "l4gdb"
@@ -126,3 +129,34 @@ def test_the_rules_see_a_bad_import(tmp_path):
     assert room_of("l4gdb.target.qemu") not in ALLOWED["kernel"]
     assert room_of("l4gdb.archkit.trapblocks") == "contract"
     assert room_of("l4gdb.cli") == "commands"
+
+
+# Every architecture fact lives in its plugin: the core names no arch, no Debian
+# arch and no QEMU binary (but for the one default, errors.DEFAULT_ARCH), and
+# never asks which arch it runs on.
+ARCH_WORDS = {"arm", "mips", "x86", "riscv", "riscv64", "armhf", "armel", "mipsel", "i386",
+              "i686", "armv7l", "aarch64", "amd64"}
+QEMU_BINARY = re.compile(r"^qemu-(system-[\w]+|[\w]+-static)$")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    kinds = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    return {id(n.body[0].value) for n in ast.walk(tree)
+            if isinstance(n, kinds) and n.body and isinstance(n.body[0], ast.Expr)
+            and isinstance(n.body[0].value, ast.Constant)}
+
+
+def test_the_core_names_no_architecture():
+    bad = []
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        docs = _docstrings(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                    and id(node) not in docs \
+                    and (node.value in ARCH_WORDS or QEMU_BINARY.match(node.value)):
+                if path.relative_to(SRC).as_posix() == "errors.py" \
+                        and node.value == DEFAULT_ARCH:
+                    continue
+                bad.append(f"{path.relative_to(TOP)}:{node.lineno}: {node.value!r}")
+    assert not bad, "arch facts outside the plugins:\n" + "\n".join(bad)

@@ -29,13 +29,13 @@ needs_qemu = pytest.mark.skipif(shutil.which("qemu-system-arm") is None,
 
 @needs_qemu
 def test_serial_is_off_without_uart(tmp_path):
-    argv = QemuProcess(tmp_path / "c.cfg", tmp_path / "k.elf").argv("/t")
+    argv = QemuProcess(tmp_path / "c.cfg", tmp_path / "k.elf", arch="arm").argv("/t")
     assert argv[argv.index("-serial") + 1] == "none" and "id=uart0" not in " ".join(argv)
 
 
 @needs_qemu
 def test_uart_is_a_socket_chardev_the_host_writes_into(tmp_path):
-    q = QemuProcess(tmp_path / "c.cfg", tmp_path / "k.elf", uart=True)
+    q = QemuProcess(tmp_path / "c.cfg", tmp_path / "k.elf", arch="arm", uart=True)
     path = str(tmp_path / "uart.sock")
     argv = q.argv(str(tmp_path))
     assert argv[argv.index("-chardev") + 1] == f"socket,id=uart0,path={path},server=on,wait=off"

@@ -187,7 +187,8 @@ ARM_PROT = {"PROT_NONE": 0, "PROT_READ": 1, "PROT_WRITE": 2, "PROT_EXEC": 4}
 
 
 def fake_call(mm, name: str = "arm", fds: FdTable | None = None):
-    abi = SimpleNamespace(name=name, mmap_flags=ARM_MMAP, prot_flags=ARM_PROT)
+    abi = SimpleNamespace(name=name, mmap_flags=ARM_MMAP, prot_flags=ARM_PROT,
+                          mmap_args_in_memory=name == "x86")        # i386's old_mmap
     return SimpleNamespace(mm=mm, abi=abi, proc=SimpleNamespace(fds=fds or FdTable()))
 
 

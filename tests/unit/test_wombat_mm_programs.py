@@ -137,7 +137,8 @@ def test_create_shares_one_context_per_frame_pool():
         name="x86", elf_machine="EM_386", hwcap=5, hwcap2=0, platform="i686",
         l4_kip_area=(KIP_AREA.base, 12), l4_utcb_area=(UTCB_AREA.base, 16),
         stack_top=STACK_TOP, mmap_base=0xB000_0000, user_top=0xC000_0000,
-        reserved=((0x4000_0000, 0x4001_0000),), kuser_page_addr=None)
+        reserved=((0x4000_0000, 0x4001_0000),), kuser_page_addr=None, trampoline_addr=None,
+        read_implies_exec=True)
     frames = FramePool(env.k, env.host)
     a = Mm.create(env.k, env.host, abi, frames)
     b = Mm.create(env.k, env.host, abi, frames)

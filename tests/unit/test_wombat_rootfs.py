@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from l4gdb.wombat import rootfs
+from l4gdb.runtime import rootfs
 from l4gdb.wombat.files import FdTable
 from l4gdb.wombat.vfs import Vfs
 
@@ -65,7 +65,7 @@ DEB_DIR = Path("/tmp/bb")
 
 @pytest.mark.slow
 def test_build_from_the_debian_package(tmp_path):
-    if shutil.which(rootfs.QEMU_USER["arm"]) is None or shutil.which("dpkg-deb") is None:
+    if shutil.which(rootfs.linux_abi("arm").qemu_user) is None or shutil.which("dpkg-deb") is None:
         pytest.fail("qemu-user-static and dpkg-deb are installed by scripts/setup")
     debs = sorted(DEB_DIR.glob("busybox-static_*_armhf.deb"))
     deb = debs[-1] if debs else None            # a cached download, else apt-get download

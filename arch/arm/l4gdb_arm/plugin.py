@@ -115,7 +115,7 @@ plugin = ArchPlugin(Arch(
     # their config in the repository's qemu-configs/. The PL011 receives the
     # console input (l4/arch/device.h).
     qemu=QemuSetup("qemu-system-arm", HERE.parents[2] / "qemu-configs" / "arm-virt.cfg",
-                   ("-cpu", "cortex-a15"), uart=True),
+                   ("-cpu", "cortex-a15"), package="qemu-system-arm", uart=True),
     gdb=GdbSetup("armv7", ("set arm force-mode arm", "set arm fallback-mode arm")),
     toolchain=guest_toolchain(ARCH, GUEST, "armv7a-none-eabi",
                               ("-mcpu=cortex-a15", "-marm", "-mfloat-abi=soft"), "EM_ARM"),

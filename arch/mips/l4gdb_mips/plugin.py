@@ -197,7 +197,8 @@ plugin = ArchPlugin(Arch(
     info=MIPS_INFO,
     # QEMU 7.2 cannot take the CPU from a -readconfig file.
     qemu=QemuSetup("qemu-system-mipsel", HERE.parents[2] / "qemu-configs" / "mips-malta.cfg",
-                   ("-cpu", "24Kf"), target_xml=target_xml()),
+                   ("-cpu", "24Kf"), package="qemu-system-mips",
+                   target_xml=target_xml()),
     gdb=GdbSetup("mips:isa32r2", ("set endian little", "set mips abi o32")),
     toolchain=guest_toolchain(
         ARCH, GUEST, "mipsel-unknown-none-elf",

@@ -138,7 +138,7 @@ plugin = ArchPlugin(Arch(
     # The CPU model cannot come from a -readconfig file in QEMU 7.2; -no-reboot
     # turns a triple fault into an exit instead of a silent reboot into the BIOS.
     qemu=QemuSetup("qemu-system-i386", HERE.parents[2] / "qemu-configs" / "x86-pc.cfg",
-                   ("-cpu", "qemu32", "-no-reboot")),
+                   ("-cpu", "qemu32", "-no-reboot"), package="qemu-system-x86"),
     gdb=GdbSetup("i386"),
     toolchain=guest_toolchain(
         ARCH, GUEST, "i686-unknown-none-elf",

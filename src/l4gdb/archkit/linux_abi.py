@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
+from elftools.elf.enums import ENUM_E_MACHINE
+
 # --- what the Linux server relies on (validated) --------------------------------
 REQUIRED_ERRNO = (
     "EPERM", "ENOENT", "ESRCH", "EINTR", "EIO", "ENXIO", "E2BIG", "ENOEXEC", "EBADF",
@@ -80,10 +82,10 @@ REQUIRED_STRUCTS = {
     "sigcontext": (),
     "siginfo": ("si_signo", "si_errno", "si_code", "si_pid", "si_uid", "si_status"),
 }
-ELF_MACHINES = ("EM_ARM", "EM_MIPS", "EM_386")
 # Fields that may be None (all others must be given).
 _MAY_BE_NONE = frozenset({"stack_args_offset", "error_flag_reg", "kuser_page",
-                          "kuser_page_addr", "sigreturn_trampoline", "trampoline_addr"})
+                          "kuser_page_addr", "sigreturn_trampoline", "trampoline_addr",
+                          "handler_return_reg", "handler_function_reg", "pipe_second_reg"})
 
 
 class AbiError(ValueError):
@@ -169,6 +171,25 @@ class LinuxAbi:
     at ``trampoline_addr`` (a page above the stack) for signal returns;
     ``sigreturn_offsets`` says where each variant starts in it.
 
+    A signal handler is entered as the C ABI calls a function of three
+    arguments: in ``handler_arg_regs`` (empty: on the stack, i386 cdecl), the
+    return address in ``handler_return_reg`` (None: pushed), the handler's own
+    address also in ``handler_function_reg`` (MIPS PIC: t9); ``thumb_bit`` is
+    the flags-register bit of Thumb code (ARM; 0 elsewhere), set for an odd
+    entry point.
+
+    Quirks of the arch's system calls: ``read_implies_exec`` (no execute-disable
+    bit: i386 without PAE, so readable memory is executable);
+    ``tls_user_desc`` (set_thread_area takes a struct user_desc, i386; else the
+    TLS value itself); ``pipe_second_reg`` (the old ``pipe`` returns the write
+    end in this register, MIPS o32 v1; None: it writes both to memory);
+    ``mmap_args_in_memory`` (``mmap`` is old_mmap: one pointer to the six
+    words, i386).
+
+    Host facts: ``debian_arch`` is Debian's name for the arch (its packages
+    make the rootfs), ``qemu_user`` the qemu-user-static binary that runs its
+    programs on the host.
+
     Tables map Linux's names (as in the arch's headers) to numbers; ``syscalls``
     maps numbers to names (``nr(name)`` the other way). ``structs`` has the
     layouts of ``stat64``, ``stat``, ``statx``, ``termios`` (the kernel's, for
@@ -224,6 +245,19 @@ class LinuxAbi:
     sigreturn_trampoline: bytes | None
     trampoline_addr: int | None
     sigreturn_offsets: Mapping[str, int]
+    # signal handler entry
+    handler_arg_regs: tuple[str, ...]
+    handler_return_reg: str | None
+    handler_function_reg: str | None
+    thumb_bit: int
+    # quirks
+    read_implies_exec: bool
+    tls_user_desc: bool
+    pipe_second_reg: str | None
+    mmap_args_in_memory: bool
+    # host facts
+    debian_arch: str
+    qemu_user: str
     syscall_numbers: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -318,7 +352,8 @@ def _validate(abi: LinuxAbi) -> None:
     def bad(msg: str) -> AbiError:
         return AbiError(f"LinuxAbi {abi.name!r}: {msg}")
 
-    if abi.elf_machine not in ELF_MACHINES or abi.elf_class != 32:
+    if not abi.elf_machine.startswith("EM_") or abi.elf_machine not in ENUM_E_MACHINE \
+            or abi.elf_class != 32:
         raise bad(f"unknown ELF machine/class {abi.elf_machine}/{abi.elf_class}")
     if abi.page_size < 4096 or abi.page_size & (abi.page_size - 1):
         raise bad(f"page size {abi.page_size} is not a power of two >= 4096")
@@ -332,6 +367,12 @@ def _validate(abi: LinuxAbi) -> None:
         raise bad("the result and the error flag share a register")
     if abi.syscall_insn_len not in (2, 4):
         raise bad(f"system-call instruction of {abi.syscall_insn_len} bytes")
+    if bool(abi.handler_arg_regs) != (abi.handler_return_reg is not None):
+        raise bad("a signal handler's return register goes with its argument registers")
+    if abi.thumb_bit & (abi.thumb_bit - 1) or abi.thumb_bit < 0:
+        raise bad(f"thumb_bit {abi.thumb_bit:#x} is not one bit")
+    if not abi.debian_arch or not abi.qemu_user:
+        raise bad("no Debian arch or qemu-user binary named")
     # tables
     names = list(abi.syscalls.values())
     if len(set(names)) != len(names):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from l4gdb.debugger.gdbview import KernelProvider, run_dir
-from l4gdb.errors import ExitCode, InfrastructureError, UsageError
+from l4gdb.errors import DEFAULT_ARCH, ExitCode, InfrastructureError, UsageError
 from l4gdb.runtime.console import ConsoleWatcher
 from l4gdb.runtime.hostloop import Deadlock, Finished
 from l4gdb.runtime.plugins import get_plugins
@@ -35,7 +35,7 @@ GDB_EXTENSION = Path(__file__).with_name("gdbext") / "l4gdb_commands.py"
 
 @dataclass
 class DebugOptions:
-    arch: str = "arm"
+    arch: str = DEFAULT_ARCH
     program: str = "hello"
     extra_files: list[str] = field(default_factory=list)
     batch: bool = False

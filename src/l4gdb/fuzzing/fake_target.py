@@ -206,7 +206,8 @@ class FakeMachine:
         regs = dict(self.cpu)
         for reg, value in zip(self.arch.syscall_arg_regs, args, strict=False):
             regs[reg] = value & self.arch.word_mask
-        regs["pc"] = (regs.get("pc", 0) + 4) & self.arch.word_mask
+        ip = self.arch.ip_reg
+        regs[ip] = (regs.get(ip, 0) + 4) & self.arch.word_mask
         snap = self.mem.read(self.pa(self.utcb_addr), UTCB_WORDS * self.ws) if utcb else None
         return self.trap(Trap(TrapKind.SYSCALL, number, regs, self.utcb_addr, snap))
 

@@ -201,8 +201,8 @@ def _linux_figures(arch: str, iterations: int, floor_us: float,
     if get_plugins().hook.l4gdb_linux_abi(arch=arch) is None:
         return {}
     from l4gdb.runtime.linux_progs import build_linux_program
+    from l4gdb.runtime.rootfs import default_rootfs
     from l4gdb.runtime.system import toolchain_for
-    from l4gdb.wombat.rootfs import default_rootfs
 
     out: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="l4gdb-bench-") as tmp:

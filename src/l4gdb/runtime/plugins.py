@@ -102,6 +102,15 @@ class Plugins:
             names.extend(group)
         return sorted(set(names))
 
+    def linux_abis(self) -> dict[str, Any]:
+        """The LinuxAbi of every arch whose plugin has one (Wombat runs there), by name."""
+        out = {}
+        for arch in self.arch_names():
+            abi = self.hook.l4gdb_linux_abi(arch=arch)
+            if abi is not None:
+                out[arch] = abi
+        return out
+
     def require_arch(self, arch: str) -> None:
         if arch not in self.arch_names():
             known = ", ".join(self.arch_names()) or "none installed"

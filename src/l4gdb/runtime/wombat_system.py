@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from l4gdb.errors import L4gdbError
+from l4gdb.errors import DEFAULT_ARCH, L4gdbError
 from l4gdb.target.errors import TargetError
 
 WOMBAT_FAILURE = 125
@@ -24,7 +24,7 @@ ROOT_TASK = "wombat-init"
 
 @dataclass
 class WombatOptions:
-    arch: str = "arm"
+    arch: str = DEFAULT_ARCH
     argv: list[str] = field(default_factory=list)
     rootfs: str | None = None
     rootfs_persist: bool = False          # write through to the rootfs (default: private layer)
@@ -54,7 +54,7 @@ def root_task(opts: WombatOptions) -> list[str]:
 def wombat_config(opts: WombatOptions, err: IO[str]) -> Any:
     """The Linux server's WombatConfig for ``opts`` (strace and notices to ``err``);
     L4gdbError when the rootfs is not there."""
-    from l4gdb.wombat.rootfs import default_rootfs
+    from l4gdb.runtime.rootfs import default_rootfs
     from l4gdb.wombat.server import DEFAULT_ENV, WombatConfig
 
     rootfs = Path(opts.rootfs) if opts.rootfs else default_rootfs(opts.arch)

@@ -41,7 +41,7 @@ class QemuTarget:
         config: str | os.PathLike[str],
         kernel: str | os.PathLike[str],
         *,
-        arch: str = "arm",
+        arch: str,
         loaders: Sequence[str | os.PathLike[str]] = (),
         extra_args: Sequence[str] = (),
         binary: str | None = None,

@@ -43,22 +43,13 @@ GDB_SOCK, QMP_SOCK, UART_SOCK = "gdb.sock", "qmp.sock", "uart.sock"
 GDB_PROBE = "gdbstub on a unix socket (-chardev socket,server=on,wait=on -gdb chardev:gdb)"
 QMP_PROBE = "QMP on a unix socket (-qmp unix:PATH,server=on)"
 
-# Debian package that ships each binary, for the "not found" message.
-_PACKAGES = {
-    "qemu-system-i386": "qemu-system-x86",
-    "qemu-system-x86_64": "qemu-system-x86",
-    "qemu-system-mipsel": "qemu-system-mips",
-    "qemu-system-aarch64": "qemu-system-arm",
-}
-
-
 def find_binary(name: str, package: str | None = None) -> str:
-    """The binary's path; ``package`` names the Debian package that ships it (for the
-    message), else a table of the usual ones is asked."""
+    """The binary's path; ``package`` names the Debian package that ships it (the
+    arch plugin's QemuSetup says), for the message."""
     path = shutil.which(name)
     if path is None:
-        pkg = package or _PACKAGES.get(name, name)
-        raise TargetError(f"{name} not found: apt-get install {pkg}")
+        hint = f"apt-get install {package}" if package else "install the QEMU that ships it"
+        raise TargetError(f"{name} not found: {hint}")
     return path
 
 
@@ -149,7 +140,7 @@ class QemuProcess:
         config: str | os.PathLike[str],
         kernel: str | os.PathLike[str],
         *,
-        arch: str = "arm",
+        arch: str,
         loaders: Sequence[str | os.PathLike[str]] = (),
         extra_args: Sequence[str] = (),
         binary: str | None = None,

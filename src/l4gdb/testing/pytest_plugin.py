@@ -39,6 +39,8 @@ from typing import Any
 
 import pytest
 
+from l4gdb.errors import DEFAULT_ARCH
+
 DEFAULT_EXPECT_TIMEOUT_S = 30.0
 TOOLS = ("clang", "ld.lld")
 
@@ -336,7 +338,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def _default_arch(config: pytest.Config) -> str:
     selected = _selected_arches(config)
-    return selected[0] if selected else "arm"
+    return selected[0] if selected else DEFAULT_ARCH
 
 
 @pytest.hookimpl(wrapper=True)

@@ -61,15 +61,14 @@ class Layout:
     @classmethod
     def from_abi(cls, abi: LinuxAbi) -> Layout:
         kip, utcb = abi.l4_kip_area, abi.l4_utcb_area
-        special = [getattr(abi, name, None) for name in ("kuser_page_addr", "trampoline_addr")]
+        special = [abi.kuser_page_addr, abi.trampoline_addr]
         pages = tuple((page_down(a), page_down(a) + PAGE) for a in special if a is not None)
         auxv: dict[str, AuxValue] = {"AT_HWCAP": abi.hwcap, "AT_PLATFORM": abi.platform}
         if abi.hwcap2:
             auxv["AT_HWCAP2"] = abi.hwcap2
         return cls(kip_area=Fpage(kip[0], kip[1]), utcb_area=Fpage(utcb[0], utcb[1]),
                    stack_top=abi.stack_top, mmap_base=abi.mmap_base, machine=abi.elf_machine,
-                   # i386 without PAE has no execute-disable bit: readable is executable.
-                   read_implies_exec=abi.name == "x86", auxv=auxv, user_top=abi.user_top,
+                   read_implies_exec=abi.read_implies_exec, auxv=auxv, user_top=abi.user_top,
                    reserved=tuple(abi.reserved) + pages)
 
 

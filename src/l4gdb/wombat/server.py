@@ -168,10 +168,9 @@ class LinuxServer:
         MIPS's signal return trampoline)."""
         k = self.kernel
         assert k is not None
-        for addr_attr, bytes_attr in (("kuser_page_addr", "kuser_page"),
-                                      ("trampoline_addr", "sigreturn_trampoline")):
-            data = getattr(self.abi, bytes_attr, None)
-            addr = getattr(self.abi, addr_attr, None)
+        abi = self.abi
+        for addr, data in ((abi.kuser_page_addr, abi.kuser_page),
+                           (abi.trampoline_addr, abi.sigreturn_trampoline)):
             if not data or addr is None:
                 continue
             frame = self._frames.alloc()
@@ -193,9 +192,8 @@ class LinuxServer:
     @property
     def trampoline(self) -> int:
         """Where a handler without SA_RESTORER returns to (MIPS's trampoline page)."""
-        addr = getattr(self.abi, "trampoline_addr", None)
-        offs = getattr(self.abi, "sigreturn_offsets", None) or {}
-        return (addr or 0) + int(offs.get("rt_sigreturn", 0))
+        addr = self.abi.trampoline_addr
+        return (addr or 0) + int(self.abi.sigreturn_offsets.get("rt_sigreturn", 0))
 
     # --- processes -----------------------------------------------------------------------
     def _new_mm(self) -> Any:
@@ -380,9 +378,7 @@ class LinuxServer:
         regs[k.arch.flags_reg] = k.arch.user_flags
         regs[k.arch.ip_reg] = entry & ~1
         if entry & 1:                                   # a Thumb entry point
-            thumb = signals.HANDLER_CALLS.get(self.abi.name)
-            if thumb is not None:
-                regs[k.arch.flags_reg] |= thumb.thumb_bit
+            regs[k.arch.flags_reg] |= self.abi.thumb_bit
         regs[k.arch.sp_reg] = sp
         lt.tcb.regs.update(regs)
         lt.tcb.tls = 0
@@ -396,8 +392,7 @@ class LinuxServer:
         k.event("linux_exec", pid=proc.pid, path=jail_path, thread=lt.tcb.global_id)
 
     def _auxv(self, jail_path: str) -> dict[str, Any]:
-        return {"AT_HWCAP": getattr(self.abi, "hwcap", 0),
-                "AT_PLATFORM": getattr(self.abi, "platform", ""),
+        return {"AT_HWCAP": self.abi.hwcap, "AT_PLATFORM": self.abi.platform,
                 "AT_EXECFN": jail_path, "AT_UID": 0, "AT_EUID": 0, "AT_GID": 0,
                 "AT_EGID": 0, "AT_SECURE": 0, "AT_CLKTCK": 100, "AT_PAGESZ": PAGE}
 
@@ -425,7 +420,7 @@ class LinuxServer:
                 self._strace_line(lt, f"{name or f'syscall_{nr}'}(...)", -self.errno("ENOSYS"))
             self._set_result(t, -self.errno("ENOSYS"))
             return self._after(lt, replied=True)
-        if getattr(abi, "stack_args_offset", None) is not None and len(handler.params) > len(raw):
+        if abi.stack_args_offset is not None and len(handler.params) > len(raw):
             raw += self._stack_args(lt, len(handler.params) + 2 - len(raw))
         call = Call(self, lt, nr, name or "", raw)
         try:
@@ -628,8 +623,7 @@ class LinuxServer:
         assert k is not None
         regs = lt.tcb.regs
         n = self.abi.syscall_insn_len
-        call = signals.HANDLER_CALLS.get(self.abi.name)
-        if call is not None and call.thumb_bit and regs.get(k.arch.flags_reg, 0) & call.thumb_bit:
+        if regs.get(k.arch.flags_reg, 0) & self.abi.thumb_bit:     # Thumb `svc` is 2 bytes
             n = 2
         regs[k.arch.ip_reg] = (regs.get(k.arch.ip_reg, 0) - n) & k.arch.word_mask
 

@@ -8,7 +8,6 @@ siginfo (for SA_SIGINFO) and, on i386, the arguments and return address.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .process import SavedContext, SigAction
@@ -24,23 +23,6 @@ STOPPING = {"SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU"}
 UNBLOCKABLE = {"SIGKILL", "SIGSTOP"}
 SIGINFO_BYTES = 128
 FRAME_GAP = 256           # red zone / scratch below the interrupted sp
-
-
-@dataclass(frozen=True)
-class HandlerCall:
-    """How a signal handler is entered on an arch (how the C ABI passes 3 args)."""
-
-    arg_regs: tuple[str, ...]      # () = on the stack (i386 cdecl)
-    return_reg: str | None         # None = the return address is pushed
-    function_reg: str | None = None   # MIPS PIC: t9 holds the callee's address
-    thumb_bit: int = 0             # ARM: cpsr bit set when the handler is Thumb code
-
-
-HANDLER_CALLS = {
-    "arm": HandlerCall(("r0", "r1", "r2"), "lr", thumb_bit=1 << 5),
-    "mips": HandlerCall(("r4", "r5", "r6"), "r31", function_reg="r25"),
-    "x86": HandlerCall((), None),
-}
 
 
 def bit(sig: int) -> int:
@@ -59,9 +41,6 @@ def build_frame(abi: LinuxAbi, thread: LinuxThread, sig: int, act: SigAction,
                 flags_reg: str) -> tuple[dict[str, int], int, bytes]:
     """Registers for entering the handler, the frame address and the bytes to
     write there. The caller saves the interrupted context."""
-    call = HANDLER_CALLS.get(abi.name)
-    if call is None:
-        raise ValueError(f"no signal handler convention for {abi.name}")
     regs = dict(thread.tcb.regs)
     sp = regs.get(sp_reg, 0)
     siginfo = bytearray(SIGINFO_BYTES)
@@ -73,12 +52,12 @@ def build_frame(abi: LinuxAbi, thread: LinuxThread, sig: int, act: SigAction,
     restorer = act.restorer if act.flags & abi.sa_flags.get("SA_RESTORER", 0x04000000) \
         else trampoline
     data = bytes(siginfo)
-    if call.arg_regs:
+    if abi.handler_arg_regs:
         frame = base
         args = [sig, info_addr if act.flags & sa_siginfo else 0, uc_addr]
-        for reg, value in zip(call.arg_regs, args, strict=False):
+        for reg, value in zip(abi.handler_arg_regs, args, strict=False):
             regs[reg] = value
-        regs[call.return_reg or ""] = restorer
+        regs[abi.handler_return_reg or ""] = restorer
         regs.pop("", None)
         new_sp = frame & ~7
     else:
@@ -90,14 +69,14 @@ def build_frame(abi: LinuxAbi, thread: LinuxThread, sig: int, act: SigAction,
         data = stack + b"\0" * (base - (new_sp + len(stack))) + data
         frame = new_sp
     handler = act.handler
-    if call.thumb_bit:
+    if abi.thumb_bit:
         if handler & 1:
-            regs[flags_reg] = regs.get(flags_reg, 0) | call.thumb_bit
+            regs[flags_reg] = regs.get(flags_reg, 0) | abi.thumb_bit
         else:
-            regs[flags_reg] = regs.get(flags_reg, 0) & ~call.thumb_bit
+            regs[flags_reg] = regs.get(flags_reg, 0) & ~abi.thumb_bit
         handler &= ~1
-    if call.function_reg:
-        regs[call.function_reg] = act.handler
+    if abi.handler_function_reg:
+        regs[abi.handler_function_reg] = act.handler
     regs[ip_reg] = handler & ((1 << (8 * word)) - 1)
     regs[sp_reg] = new_sp
     return regs, frame, data

@@ -773,9 +773,9 @@ def pipe2(call: Call, fds: Ptr, flags: Flags) -> int:
 
 @syscall
 def pipe(call: Call, fds: Ptr) -> int:
-    if call.abi.name == "mips":         # o32 returns the ends in v0 and v1
+    if call.abi.pipe_second_reg:        # MIPS o32 returns the ends in v0 and v1
         r, w = _make_pipe(call, 0)
-        call.thread.tcb.regs["r3"] = w
+        call.thread.tcb.regs[call.abi.pipe_second_reg] = w
         return r
     return pipe2(call, fds, 0)
 

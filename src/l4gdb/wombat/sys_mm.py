@@ -114,7 +114,7 @@ def mmap(call: Call, addr: Ptr, length: Size, prot: Flags, flags: Flags, fd: Fd,
          offset: UInt) -> int:
     """MIPS o32: six arguments, a byte offset. i386's old_mmap: one pointer to
     the six words."""
-    if call.abi.name == "x86":
+    if call.abi.mmap_args_in_memory:
         addr, length, prot, flags, fd, offset = struct.unpack("<6I", call.mm.read(addr, 24))
         fd = _signed(fd)
     if offset % PAGE:

@@ -306,7 +306,7 @@ def _nsig(call: Call) -> int:
 
 def _sigset_bytes(call: Call) -> int:
     """sizeof(sigset_t) in the kernel ABI (_NSIG / 8: 8, or 16 on MIPS)."""
-    return int(getattr(call.abi, "sigset_bytes", 8))
+    return call.abi.sigset_bytes
 
 
 def _check_sigsetsize(call: Call, sigsetsize: int) -> None:
@@ -535,7 +535,7 @@ TLS_ENTRY = 6                      # GDT entry 6: selector 0x33 (as Linux's GDT_
 @syscall
 def set_thread_area(call: Call, arg: Ptr) -> int:
     """i386: a struct user_desc (base of a GDT entry); MIPS: the value itself."""
-    if not getattr(call.abi, "tls_user_desc", call.abi.name == "x86"):
+    if not call.abi.tls_user_desc:
         call.thread.tcb.tls = arg
         return 0
     entry, base, _limit, _flags = USER_DESC.unpack(call.mm.read(arg, USER_DESC.size))
@@ -577,7 +577,7 @@ LIMITS = {"RLIMIT_STACK": 8 << 20, "RLIMIT_NOFILE": 1024, "RLIMIT_NPROC": 4096}
 
 
 def _rlimit(call: Call, resource: int) -> tuple[int, int]:
-    table = getattr(call.abi, "rlimits", None) or {}
+    table = call.abi.rlimits
     name = next((n for n, v in table.items() if v == resource), None)
     if resource < 0 or resource > 15:
         raise LinuxError("EINVAL")
@@ -612,7 +612,7 @@ def prlimit64(call: Call, pid: Int, resource: Int, new: Ptr, old: Ptr) -> int:
 @syscall
 def uname(call: Call, buf: Ptr) -> int:
     fields = ["Linux", "wombat", KERNEL_RELEASE, "#1 SMP l4gdb Wombat on L4",
-              getattr(call.abi, "uname_machine", call.abi.name), "(none)"]
+              call.abi.uname_machine, "(none)"]
     call.mm.write(buf, b"".join(f.encode()[:UNAME_FIELD - 1].ljust(UNAME_FIELD, b"\0")
                                 for f in fields))
     return 0

@@ -1,12 +1,13 @@
 """The default root file system of each arch: Debian's busybox-static.
 
 ``$L4GDB_ROOTFS_DIR/<arch>`` (default ``~/.cache/l4gdb/rootfs/<arch>``) holds
-the unpacked ``busybox-static`` package of the matching Debian arch (armhf,
-mipsel, i386), the applet links ``busybox --list-full`` names (run through
-the host's qemu-user-static), and a minimal /etc. It is built by
-``scripts/setup`` (``python -m l4gdb.wombat.rootfs build --all``), never
-committed. A build is atomic (made in a temporary directory, then renamed)
-and does nothing when the same package is already there.
+the unpacked ``busybox-static`` package of the matching Debian arch (the arch
+plugin's ``LinuxAbi.debian_arch``: armhf, mipsel, i386), the applet links
+``busybox --list-full`` names (run through the host's qemu-user-static,
+``LinuxAbi.qemu_user``), and a minimal /etc. It is built by ``scripts/setup``
+(``python -m l4gdb.runtime.rootfs build --all``), never committed. A build
+is atomic (made in a temporary directory, then renamed) and does nothing when
+the same package is already there.
 
 No host directory of the tree gets a mode that is unsafe on the host (the
 sticky, world-writable /tmp): those modes are written to ``.l4gdb-modes``,
@@ -24,15 +25,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from l4gdb.archkit.linux_abi import LinuxAbi
 from l4gdb.errors import InfrastructureError
+from l4gdb.runtime.plugins import get_plugins
+from l4gdb.wombat.overlay import MODES_FILE, SAFE_BITS
 
-from .overlay import MODES_FILE, SAFE_BITS
-
-DEBIAN_ARCH = {"arm": "armhf", "mips": "mipsel", "x86": "i386"}
-QEMU_USER = {"arm": "qemu-arm-static", "mips": "qemu-mipsel-static", "x86": "qemu-i386-static"}
 PACKAGE = "busybox-static"
 STAMP = ".l4gdb-rootfs"          # the .deb file name the tree came from
-SETUP_HINT = "scripts/setup (or: .venv/bin/python -m l4gdb.wombat.rootfs build {arch})"
+SETUP_HINT = "scripts/setup (or: .venv/bin/python -m l4gdb.runtime.rootfs build {arch})"
 ETC = {
     "etc/passwd": "root:x:0:0:root:/root:/bin/sh\n",
     "etc/group": "root:x:0:\n",
@@ -50,11 +50,18 @@ def rootfs_base() -> Path:
     return Path(os.environ.get("L4GDB_ROOTFS_DIR") or "~/.cache/l4gdb/rootfs").expanduser()
 
 
+def linux_abi(arch: str) -> LinuxAbi:
+    """The arch's LinuxAbi; InfrastructureError when its plugin has none."""
+    abis = get_plugins().linux_abis()
+    if arch not in abis:
+        raise InfrastructureError(f"wombat: no default rootfs for arch {arch!r} (Wombat "
+                                  f"runs on: {', '.join(abis) or 'no arch installed'})")
+    return abis[arch]
+
+
 def default_rootfs(arch: str) -> Path:
     """The arch's rootfs directory; a clear error naming the setup step when absent."""
-    if arch not in DEBIAN_ARCH:
-        raise InfrastructureError(f"wombat: no default rootfs for arch {arch!r} "
-                                  f"(known: {', '.join(DEBIAN_ARCH)})")
+    linux_abi(arch)
     path = rootfs_base() / arch
     if not (path / "bin/busybox").is_file() or not (path / "bin/sh").exists():
         raise RootfsMissing(f"wombat: no {arch} rootfs at {path}; build it with "
@@ -116,16 +123,17 @@ def download_deb(debarch: str, into: Path, log: Log) -> Path:
 
 
 # --- building the tree ----------------------------------------------------------------------
-def applets(arch: str, tree: Path) -> list[str]:
-    """``busybox --list-full`` of the foreign binary, run with qemu-user-static."""
-    qemu = shutil.which(QEMU_USER[arch])
+def applets(qemu_user: str, tree: Path) -> list[str]:
+    """``busybox --list-full`` of the foreign binary, run with ``qemu_user``
+    (a qemu-user-static binary)."""
+    qemu = shutil.which(qemu_user)
     if qemu is None:
-        raise InfrastructureError(f"{QEMU_USER[arch]} is missing (apt-get install "
+        raise InfrastructureError(f"{qemu_user} is missing (apt-get install "
                                   "qemu-user-static) and is needed to list busybox's applets")
     r = _run([qemu, str(tree / "bin/busybox"), "--list-full"], timeout=120)
     names = [line.strip() for line in r.stdout.splitlines() if line.strip()]
     if r.returncode != 0 or "bin/sh" not in names:
-        raise InfrastructureError(f"{QEMU_USER[arch]} bin/busybox --list-full failed "
+        raise InfrastructureError(f"{qemu_user} bin/busybox --list-full failed "
                                   f"(exit {r.returncode}): {r.stderr.strip()[:200]}")
     return names
 
@@ -173,9 +181,8 @@ def settle_modes(tree: Path) -> None:
 def build(arch: str, base: Path | None = None, deb: Path | None = None, force: bool = False,
           log: Log = print) -> Path:
     """Build (or keep) the rootfs of ``arch``; returns its directory."""
-    if arch not in DEBIAN_ARCH:
-        raise InfrastructureError(f"no Debian arch for {arch!r}")
-    debarch = DEBIAN_ARCH[arch]
+    abi = linux_abi(arch)
+    debarch = abi.debian_arch
     base = base or rootfs_base()
     dest = base / arch
     base.mkdir(parents=True, exist_ok=True)
@@ -202,7 +209,7 @@ def build(arch: str, base: Path | None = None, deb: Path | None = None, force: b
         r = _run(["dpkg-deb", "-x", str(deb), str(tree)])
         if r.returncode != 0 or not (tree / "bin/busybox").is_file():
             raise InfrastructureError(f"dpkg-deb -x {deb.name} failed: {r.stderr.strip()}")
-        made = populate(tree, applets(arch, tree))
+        made = populate(tree, applets(abi.qemu_user, tree))
         (tree / STAMP).write_text(stamp)
         old = tmpdir / "old"
         if dest.exists():
@@ -213,23 +220,25 @@ def build(arch: str, base: Path | None = None, deb: Path | None = None, force: b
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m l4gdb.wombat.rootfs",
+    known = list(get_plugins().linux_abis())
+    ap = argparse.ArgumentParser(prog="python -m l4gdb.runtime.rootfs",
                                  description="Build Wombat's default root file systems.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     b = sub.add_parser("build", help="fetch busybox-static and build the rootfs")
-    b.add_argument("arches", nargs="*", metavar="ARCH", help=", ".join(DEBIAN_ARCH))
-    b.add_argument("--all", action="store_true", help="every arch (arm, mips, x86)")
+    b.add_argument("arches", nargs="*", metavar="ARCH", help=", ".join(known))
+    b.add_argument("--all", action="store_true",
+                   help=f"every arch Wombat runs on ({', '.join(known)})")
     b.add_argument("--force", action="store_true", help="rebuild even when up to date")
     b.add_argument("--deb", type=Path, help="use this .deb instead of downloading")
     p = sub.add_parser("path", help="print the rootfs directory of an arch")
-    p.add_argument("arch", choices=list(DEBIAN_ARCH))
+    p.add_argument("arch", choices=known)
     args = ap.parse_args(argv)
     if args.cmd == "path":
         print(rootfs_base() / args.arch)
         return 0
-    arches = list(DEBIAN_ARCH) if args.all else args.arches
-    if not arches or set(arches) - set(DEBIAN_ARCH):
-        ap.error(f"name arches among {', '.join(DEBIAN_ARCH)}, or give --all")
+    arches = known if args.all else args.arches
+    if not arches or set(arches) - set(known):
+        ap.error(f"name arches among {', '.join(known)}, or give --all")
     failed = []
     for arch in arches:
         try:
