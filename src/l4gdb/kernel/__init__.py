@@ -4,9 +4,9 @@ The host calls :meth:`Kernel.handle` with a :class:`~l4gdb.kernel.abi.Trap`
 for every kernel entry and applies the :class:`~l4gdb.kernel.abi.Resume`.
 """
 
-from .abi import ArchInfo, KDebugOp, Resume, Syscall, Trap, TrapKind
+from .abi import ArchInfo, KDebugOp, Memory, Resume, Syscall, Trap, TrapKind
 from .clock import Clock, FakeClock, MonotonicClock
-from .kdebug import BufferConsole, KdbConsole, Memory
+from .kdebug import BufferConsole, KdbConsole
 from .kernel import BootConfig, Kernel
 from .snapshot import KernelSnapshot
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 class Syscall(enum.IntEnum):
@@ -117,3 +118,13 @@ class Resume:
     exit_status: int | None = None       # set when the system is finished (root task exit)
     irq_unmask: tuple[int, ...] = ()     # interrupt lines to enable on the way out
     irq_mask: tuple[int, ...] = ()       # interrupt lines to disable on the way out
+
+
+class Memory(Protocol):
+    """Guest memory as the kernel reads it mid-entry, at kernel addresses (the
+    machine's physical view through the kernel window). The kernel's own
+    ``Kernel.read_memory``/``write_memory`` are the one way in for every part of
+    the kernel and its servers: they add the writes queued in this entry and
+    turn a bad address into None."""
+
+    def read(self, addr: int, n: int) -> bytes: ...

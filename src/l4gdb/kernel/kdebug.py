@@ -19,10 +19,6 @@ class KdbConsole(Protocol):
     def read_char(self) -> int | None: ...
 
 
-class Memory(Protocol):
-    def read(self, addr: int, n: int) -> bytes: ...
-
-
 class BufferConsole:
     """A console that collects output and serves queued input (tests, batch runs)."""
 
@@ -55,11 +51,7 @@ def _read(k: Kernel, addr: int, n: int, t: Tcb | None = None) -> bytes | None:
                 return bytes(out) if out else None
             out += data
         return bytes(out)
-    try:
-        data = k.memory.read(addr & k.arch.word_mask, n)
-    except Exception:          # a bad guest pointer must not take the host down
-        return None
-    return bytes(data) if data is not None else None
+    return k.read_memory(addr, n)
 
 
 def read_cstring(k: Kernel, addr: int, limit: int = 256, t: Tcb | None = None) -> bytes | None:

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import exception, interrupt, ipc, schedule
-from .abi import ArchInfo, Resume, Syscall, Trap, TrapKind
+from .abi import ArchInfo, Memory, Resume, Syscall, Trap, TrapKind
 from .clock import Clock
 from .exregs import sys_exchange_registers
-from .kdebug import KdbConsole, Memory, sys_kdebug
+from .kdebug import KdbConsole, sys_kdebug
 from .kip import (
     FEATURES,
     MEM_CONVENTIONAL,

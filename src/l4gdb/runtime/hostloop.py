@@ -1,8 +1,9 @@
 """The run loop: the one owner of the connection to QEMU's gdbstub.
 
-Per kernel entry: stop -> read the entry block (one ``m``) -> the arch glue
-decodes a Trap -> the kernel model answers a Resume -> the glue encodes the
-exit block (one ``M``) -> continue.
+Per kernel entry: stop -> read the entry block (one ``m``) -> the arch side
+(:class:`~l4gdb.archkit.trappath.TrapPath`: the plugin's glue and guest timer)
+decodes a Trap -> the kernel model answers a Resume -> the arch side encodes
+the exit block (one ``M``) -> continue at the stub's return path.
 
 Time, two ways. With a guest timer (the arch's ``l4gdb_guest_timer``) the
 guest's own periodic tick interrupts user code and is a kernel entry like any
@@ -19,11 +20,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from l4gdb.archkit.trappath import TrapPath
 from l4gdb.errors import InfrastructureError
-from l4gdb.hookspecs import TrapGlue
+from l4gdb.hookspecs import GuestTimer, TrapGlue
 from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
 from l4gdb.kernel.clock import Clock
+from l4gdb.kernel.kernel import Kernel
 from l4gdb.target.errors import TargetError
+from l4gdb.target.interface import Target
 
 # How long the loop waits at most in one go, so that stop requests (Ctrl-C,
 # expectations met, overall timeout) are noticed promptly.
@@ -54,10 +58,12 @@ class Deadlock(Exception):
 class HostLoop:
     """Serves kernel entries until ``should_stop()`` is true or the system finishes."""
 
-    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp, kernel, clock: Clock,
-                 timer=None) -> None:
+    def __init__(self, arch: ArchInfo, glue: TrapGlue, rsp: Target, kernel: Kernel,
+                 clock: Clock, timer: GuestTimer | None = None) -> None:
         self.arch = arch
-        self.timer = timer             # a GuestTimer: the guest ticks itself (see module doc)
+        # the timer: the guest ticks itself (see module doc)
+        self.path = TrapPath(arch, glue, clock, timer)
+        self.timer = timer
         self.glue = glue
         self.rsp = rsp
         self.kernel = kernel
@@ -84,35 +90,15 @@ class HostLoop:
         if resume.exit_status is not None:
             raise Finished(resume.exit_status)
         self._wake_at_us = resume.wake_at_us
-        if self.timer is not None:
-            if resume.irq_unmask or resume.irq_mask:
-                for addr, data in self.timer.irq_writes(list(resume.irq_unmask),
-                                                        list(resume.irq_mask)):
-                    self.rsp.write_memory(addr, data)
-            # Ticks before the next deadline need no kernel entry (tickless while
-            # nothing is due); the deterministic clock counts every tick.
-            skip = 0
-            if self.tick_skip and not self.tick_clock:
-                if resume.wake_at_us is None:
-                    skip = 0xFFFFFFFF
-                else:
-                    skip = (resume.wake_at_us - self.clock.now_us()) // self.tick_us - 1
-            resume.writes.append(self.timer.skip_write(skip))
-            if resume.thread is None:
-                # Wait in the stub: an exit block whose pc is the idle loop.
-                resume = Resume(thread=None, regs={self.arch.ip_reg: self.timer.idle_pc},
-                                writes=resume.writes)
-                self.stats.idle_entries += 1
-        if resume.thread is None and self.timer is None:
-            # Nothing to run: keep the CPU stopped; the memory writes cannot wait.
-            for addr, data in resume.writes:
-                self.rsp.write_memory(addr, data)
-            self._idle = True
-            return
-        block, leftover = self.glue.encode_exit(resume)
-        for addr, data in leftover:
+        out = self.path.encode(resume)
+        for addr, data in out.writes:
             self.rsp.write_memory(addr, data)
-        self.rsp.write_memory(self.glue.exit_block_addr, block)
+        if out.block is None:
+            self._idle = True              # nothing to run: the CPU stays stopped
+            return
+        if out.idle_in_stub:
+            self.stats.idle_entries += 1
+        self.rsp.write_memory(self.glue.exit_block_addr, out.block)
         self._idle = False
         self._parked = True
         if go:
@@ -148,14 +134,7 @@ class HostLoop:
                                       f"({stop}, {trap})")
 
     def _handle(self, trap: Trap) -> Resume:
-        if self.timer is not None:
-            if self.tick_clock:
-                if trap.kind is TrapKind.INTERRUPT and trap.number == self.timer.tick_irq:
-                    self.clock.observe(self.clock.now_us() + self.tick_us)
-            else:
-                us = self.timer.time_us(trap)
-                if us is not None:
-                    self.clock.observe(us)
+        self.path.observe(trap)
         if self.before_trap is not None:
             trap = self.before_trap(trap)
         self.stats.traps += 1
@@ -177,22 +156,33 @@ class HostLoop:
                                       f"({trap})")
         # Park: the root task is ready but the CPU stays in the kernel until run(),
         # so that a debugger can attach to a stopped system first.
+        for addr, data in self.path.start(self.rsp.read_memory):
+            self.rsp.write_memory(addr, data)
         if self.timer is not None:
-            for addr, data in self.timer.start(self.rsp.read_memory, self.tick_us):
-                self.rsp.write_memory(addr, data)
             self.kernel.tick_irq = self.timer.tick_irq
             self.kernel.irq_range = self.timer.valid_irqs()
         self._apply(self._handle(trap), go=False)
 
-    tick_us = 10_000               # the guest timer's period
-    # Deterministic mode: the kernel clock counts ticks (tick_us each) instead of
-    # reading the guest's counter, so timeouts and timeslices end on the same tick
-    # run after run even where QEMU's -icount places an interrupt a few
-    # instructions differently.
-    tick_clock = False
-    # Let the stub absorb ticks before the next deadline (False: every tick is a
-    # kernel entry, as in a ticking kernel; the bench measures that worst case).
-    tick_skip = True
+    # The timer policy lives in the arch side (TrapPath documents it).
+    @property
+    def tick_us(self) -> int:
+        return self.path.tick_us
+
+    @property
+    def tick_clock(self) -> bool:
+        return self.path.tick_clock
+
+    @tick_clock.setter
+    def tick_clock(self, on: bool) -> None:
+        self.path.tick_clock = on
+
+    @property
+    def tick_skip(self) -> bool:
+        return self.path.tick_skip
+
+    @tick_skip.setter
+    def tick_skip(self, on: bool) -> None:
+        self.path.tick_skip = on
 
     def _read_trap(self) -> Trap | None:
         addr, size = self.glue.entry_block_addr, self.glue.entry_block_size
@@ -205,7 +195,7 @@ class HostLoop:
             # that differs from the virtual one): read them physically.
             paddr = getattr(self.glue, "entry_block_paddr", None)
             block = self.rsp.read_memory(addr if paddr is None else paddr, size, physical=True)
-        return self.glue.decode(block)
+        return self.path.decode(block)
 
     def _deadline_passed(self) -> bool:
         if self.timer is not None:

@@ -148,8 +148,10 @@ def elf_entry(path: Path) -> int:
         return ELFFile(f)["e_entry"]
 
 
-class _TargetMemory:
-    """The kernel's view of guest memory: reads go straight to the target."""
+class TargetMemory:
+    """The kernel's :class:`~l4gdb.kernel.abi.Memory` on a machine: reads go
+    straight to the target (the kernel reaches it only through
+    ``Kernel.read_memory``)."""
 
     def __init__(self, target) -> None:
         self.target = target
@@ -276,7 +278,7 @@ class System:
                 for observer in observers:
                     observer(name, **data)
         paging = hook.l4gdb_page_tables(arch=self.arch, layout=layout)
-        self.kernel = Kernel(arch_info, config, memory=_TargetMemory(self.target), clock=clock,
+        self.kernel = Kernel(arch_info, config, memory=TargetMemory(self.target), clock=clock,
                              console=self.console, events=events, paging=paging)
         namer.kernel = self.kernel
         self.loop = HostLoop(arch_info, glue, self.target, self.kernel, clock, timer=timer)
