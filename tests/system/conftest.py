@@ -45,6 +45,18 @@ def l4gdb(tmp_path):
     return run
 
 
+@pytest.fixture
+def c_source(tmp_path):
+    """``c_source(NAME, TEXT)``: TEXT written to ``tmp_path/NAME``; its path, for a command line."""
+
+    def write(name: str, text: str) -> str:
+        src = tmp_path / name
+        src.write_text(text)
+        return str(src)
+
+    return write
+
+
 def qemu_pids() -> set[int]:
     out = subprocess.run(["pgrep", "-f", "qemu-system-"], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
@@ -53,6 +65,18 @@ def qemu_pids() -> set[int]:
 def gdb_pids() -> set[int]:
     out = subprocess.run(["pgrep", "-f", "gdb-multiarch"], capture_output=True, text=True).stdout
     return {int(p) for p in out.split()}
+
+
+def cmdlines(pids) -> list[str]:
+    """The command lines of those of ``pids`` still alive."""
+    details = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                details.append(f.read().replace(b"\0", b" ").decode())
+        except OSError:
+            continue
+    return details
 
 
 @pytest.fixture
@@ -69,14 +93,7 @@ def no_leftovers():
         time.sleep(0.1)
     # Other tests may run in parallel (xdist): only our own children count, and they
     # are gone once the command returned; anything left is reported with its command.
-    details = []
-    for pid in left:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                details.append(f.read().replace(b"\0", b" ").decode())
-        except OSError:
-            continue
-    mine = [d for d in details if os.environ.get("PYTEST_XDIST_WORKER") is None]
+    mine = [d for d in cmdlines(left) if os.environ.get("PYTEST_XDIST_WORKER") is None]
     assert not mine, f"processes left behind: {mine}"
 
 
@@ -99,13 +116,7 @@ def own_leftovers(harness_build_dir):
         if not out:
             return
         time.sleep(0.1)
-    details = []
-    for pid in out:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                details.append(f.read().replace(b"\0", b" ").decode())
-        except OSError:
-            continue
+    details = cmdlines(out)
     assert not details, f"processes left behind: {details}"
 
 

@@ -45,6 +45,15 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError("l4gdb did not exit")
 
+    def kill_and_quit(self) -> int:
+        """At the GDB prompt: ``kill`` the program (answering yes), ``quit``; the exit status."""
+        self.send("kill\n")
+        self.expect("(y or n)")
+        self.send("y\n")
+        self.expect("(gdb) ")
+        self.send("quit\n")
+        return self.wait()
+
     def close(self) -> None:
         """End the program if it still runs (a failed test): SIGTERM, so that it
         shuts its own QEMU and GDB down."""

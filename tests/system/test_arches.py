@@ -184,13 +184,11 @@ def garbage_program(arch: str) -> str:
                                   .replace("GATE", gate).replace("RANDOM", random))
 
 
-def test_garbage_syscalls_never_crash_the_host(arch, l4gdb, no_leftovers, tmp_path):
+def test_garbage_syscalls_never_crash_the_host(arch, l4gdb, no_leftovers, c_source):
     if arch not in GARBAGE:
         pytest.skip(f"no system call trap written for {arch}")
-    src = tmp_path / "garbage.c"
-    src.write_text(garbage_program(arch))
-    r = l4gdb("run", "--arch", arch, "--no-gdb", str(src), "--timeout", "120",
-              "--expect", "survived")
+    r = l4gdb("run", "--arch", arch, "--no-gdb", c_source("garbage.c", garbage_program(arch)),
+              "--timeout", "120", "--expect", "survived")
     assert r.code == 0, r.out + r.err
     assert "Traceback" not in r.err
     assert re.search(r"system call 99\b", r.out + r.err)   # reported, not fatal
@@ -221,7 +219,7 @@ def test_idle_waits_in_the_guest_and_the_clock_moves(arch, l4gdb, no_leftovers):
     assert cpu < 3.0, f"{cpu:.2f} s of CPU for a 3 s sleep (boot included)"
 
 
-def test_user_jump_onto_the_kernel_breakpoint_is_a_fault(arch, l4gdb, no_leftovers, tmp_path):
+def test_user_jump_onto_the_kernel_breakpoint_is_a_fault(arch, l4gdb, no_leftovers, c_source):
     """The host must not mistake user code at the trap breakpoint for a kernel entry
     (on RISC-V QEMU reports the breakpoint before PMP refuses the fetch)."""
     from l4gdb.runtime import build
@@ -229,9 +227,8 @@ def test_user_jump_onto_the_kernel_breakpoint_is_a_fault(arch, l4gdb, no_leftove
 
     kernel = build.build_kernel(toolchain_for(arch), build.default_build_dir() / arch)
     bp = elf_symbols(kernel)["l4k_trap_bp"]
-    src = tmp_path / "jump.c"
-    src.write_text((HERE / "jump_to_kernel.c").read_text().replace("BP_ADDR", hex(bp)))
-    r = l4gdb("run", "--no-gdb", "--arch", arch, str(src), "--timeout", "60")
+    src = c_source("jump.c", (HERE / "jump_to_kernel.c").read_text().replace("BP_ADDR", hex(bp)))
+    r = l4gdb("run", "--no-gdb", "--arch", arch, src, "--timeout", "60")
     assert r.code == 0, r.out + r.err
     assert "root still alive" in r.out
 

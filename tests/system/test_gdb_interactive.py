@@ -28,9 +28,4 @@ def test_ctrl_c_returns_to_the_prompt_and_the_system_goes_on(no_leftovers):
     term.expect("tick 3")          # the system was not killed: it goes on
     term.send("\x03")
     term.expect("(gdb) ")
-    term.send("kill\n")
-    term.expect("(y or n)")
-    term.send("y\n")
-    term.expect("(gdb) ")
-    term.send("quit\n")
-    assert term.wait() == 0
+    assert term.kill_and_quit() == 0

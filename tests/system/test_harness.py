@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from host_procs import child_of
 
 pytestmark = pytest.mark.slow
 
@@ -142,7 +143,7 @@ def _kill_child_in_the_middle(tmp_path, env, child: str, *args: str):
         env={**os.environ, **env})
     try:
         assert proc.stdout.readline().strip() == "ready"
-        os.kill(_child(proc.pid, child), signal.SIGKILL)
+        os.kill(child_of(proc.pid, child), signal.SIGKILL)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -171,16 +172,6 @@ def test_gdb_dying_in_the_middle(own_leftovers, tmp_path):
     assert "GDB died during the run: gdb-multiarch exited with status -9" in err
     assert "logs kept in" in err and "Traceback" not in err
     assert json.loads((tmp_path / "r.json").read_text())["reason"] == "gdb-died"
-
-
-def _child(pid: int, name: str) -> int:
-    for _ in range(50):
-        out = subprocess.run(["pgrep", "-P", str(pid), "-f", name],
-                             capture_output=True, text=True).stdout.split()
-        if out:
-            return int(out[0])
-        time.sleep(0.1)
-    raise AssertionError(f"no {name} child found")
 
 
 def test_a_system_that_cannot_start_is_infrastructure(l4gdb, own_leftovers, tmp_path):

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from host_procs import child_of
 
 pytestmark = pytest.mark.slow
 
@@ -99,16 +100,6 @@ def _source(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def _child(pid: int, name: str) -> int:
-    for _ in range(100):
-        out = subprocess.run(["pgrep", "-P", str(pid), "-f", name],
-                             capture_output=True, text=True).stdout.split()
-        if out:
-            return int(out[0])
-        time.sleep(0.1)
-    raise AssertionError(f"no {name} child of {pid}")
-
-
 def _start(args: list[str], env: dict[str, str], stdin=subprocess.DEVNULL) -> subprocess.Popen:
     return subprocess.Popen([*L4GDB, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             stdin=stdin, text=True, env={**os.environ, **env})
@@ -162,7 +153,7 @@ def test_when_gdb_or_qemu_is_killed(own_leftovers, tmp_path, command, child, cod
     proc = _start([command.split()[0], "--arch", "arm", *args], own_leftovers,
                   stdin=subprocess.PIPE)
     _wait_for_line(proc, "ready")
-    os.kill(_child(proc.pid, child), signal.SIGKILL)
+    os.kill(child_of(proc.pid, child, tries=100), signal.SIGKILL)
     got, err = _finish(proc)
     assert got == code, err
     _one_message(err)
@@ -174,7 +165,7 @@ def test_a_frozen_qemu_ends_at_the_timeout(own_leftovers, tmp_path):
     proc = _start(["run", "--arch", "arm", "--no-gdb", "--timeout", "8", "--logs", str(logs),
                    "--expect", "never", _source(tmp_path, "sleeper.c", SLEEPER)], own_leftovers)
     _wait_for_line(proc, "ready")
-    qemu = _child(proc.pid, "qemu-system-")
+    qemu = child_of(proc.pid, "qemu-system-", tries=100)
     os.kill(qemu, signal.SIGSTOP)        # QEMU alive but answering nothing, QMP included
     t0 = time.monotonic()
     code, err = _finish(proc)
@@ -255,12 +246,7 @@ def test_ctrl_c_stops_a_flooding_guest_under_gdb(own_leftovers, tmp_path, monkey
                 term.expect("stops talking\r\n")
             term.send("\x03")
             assert "SIGINT" in term.expect("(gdb) ", timeout=20)
-        term.send("kill\n")
-        term.expect("(y or n)")
-        term.send("y\n")
-        term.expect("(gdb) ")
-        term.send("quit\n")
-        assert term.wait() == 0
+        assert term.kill_and_quit() == 0
     finally:
         term.close()
 

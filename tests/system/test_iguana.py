@@ -41,37 +41,40 @@ def test_programs_without_iguana_get_no_server(l4gdb_system):
     assert not [t for t in s.threads() if t["name"] == "iguana"]
 
 
-def test_shared_memory_read_only_side_faults(l4gdb, no_leftovers):
-    r = l4gdb("run", "--arch", "arm", "iguana-shared-memory", "--timeout", "60",
-              "--expect", r"attached to PD \w+ \(r\): 0",
-              "--expect", 'reader: read "hello from the writer"',
-              "--expect", r"iguana: write fault at 0x\w+ .* \(attached r--\): thread stopped",
-              "--expect", "reader: write faulted: refused by its pager",
-              "--expect", "shared-memory: OK")
-    assert r.code == 0, r.out + r.err
+# The Iguana example programs on ARM: what each prints, in order (--expect patterns).
+SCENARIOS = {
+    # the read-only side of a shared memsection faults on a write
+    "iguana-shared-memory": (
+        r"attached to PD \w+ \(r\): 0",
+        'reader: read "hello from the writer"',
+        r"iguana: write fault at 0x\w+ .* \(attached r--\): thread stopped",
+        "reader: write faulted: refused by its pager",
+        "shared-memory: OK"),
+    # the proxy driver owns the interrupt and the device
+    "iguana-proxy-driver": (
+        r"owns irq 30 \(0\) and the RTC at 9010000 as \w+ \(0\)",
+        r"client: RTC id 0x31, time \d{10} s",
+        "client: device interrupts through the driver: 1 then 2",
+        "proxy-driver: OK"),
+    # the priorities of subsystems in bands
+    "iguana-priorities": (
+        "subsystem A local 0..2 -> global 100..102",
+        r"run order: A2\(102\) A1\(101\) A0\(100\) B2\(52\) B1\(51\) B0\(50\)",
+        "priorities: OK"),
+}
 
 
-def test_proxy_driver_owns_interrupt_and_device(l4gdb, no_leftovers):
-    r = l4gdb("run", "--arch", "arm", "iguana-proxy-driver", "--timeout", "60",
-              "--expect", r"owns irq 30 \(0\) and the RTC at 9010000 as \w+ \(0\)",
-              "--expect", r"client: RTC id 0x31, time \d{10} s",
-              "--expect", "client: device interrupts through the driver: 1 then 2",
-              "--expect", "proxy-driver: OK")
-    assert r.code == 0, r.out + r.err
-
-
-def test_priorities_of_subsystems_in_bands(l4gdb, no_leftovers):
-    r = l4gdb("run", "--arch", "arm", "iguana-priorities", "--timeout", "60",
-              "--expect", "subsystem A local 0..2 -> global 100..102",
-              "--expect", r"run order: A2\(102\) A1\(101\) A0\(100\) B2\(52\) B1\(51\) B0\(50\)",
-              "--expect", "priorities: OK")
+@pytest.mark.parametrize("program", list(SCENARIOS))
+def test_scenario_prints_its_lines_in_order(l4gdb, no_leftovers, program):
+    expects = [a for pattern in SCENARIOS[program] for a in ("--expect", pattern)]
+    r = l4gdb("run", "--arch", "arm", program, "--timeout", "60", *expects)
     assert r.code == 0, r.out + r.err
 
 
 @pytest.mark.parametrize("arch", ["x86", "mips"])
 def test_scenarios_on_other_arches(l4gdb, no_leftovers, arch):
-    for prog, last in (("iguana-shared-memory", "shared-memory: OK"),
-                       ("iguana-priorities", "priorities: OK")):
+    for prog in ("iguana-shared-memory", "iguana-priorities"):
+        last = SCENARIOS[prog][-1]
         r = l4gdb("run", "--arch", arch, prog, "--timeout", "60", "--expect", last)
         assert r.code == 0, r.out + r.err
 

@@ -7,6 +7,7 @@ import re
 import shutil
 
 import pytest
+from fault_probe import fault_program, missing_report
 
 pytestmark = [
     pytest.mark.slow,
@@ -57,19 +58,14 @@ int main(void) {
 '''
 
 
-def test_tlb_refills_from_the_space_tables_and_flush_forgets(l4gdb, no_leftovers, tmp_path):
-    src = tmp_path / "touch.c"
-    src.write_text(TOUCH)
-    r = l4gdb("run", "--arch", "mips", "--no-gdb", str(src), "--timeout", "120")
+def test_tlb_refills_from_the_space_tables_and_flush_forgets(l4gdb, no_leftovers, c_source):
+    r = l4gdb("run", "--arch", "mips", "--no-gdb", c_source("touch.c", TOUCH), "--timeout", "120")
     assert r.code == 0, r.out + r.err
     assert "touched 96 pages, 0 bad" in r.out
     assert "after flush: 0 bad, status 4" in r.out
 
 
-FAULTS = r'''
-#include <l4/l4.h>
-#include <stdio.h>
-static L4_Word_t stacks[5][256];
+FAULTS = fault_program(r'''
 static void load_unmapped(void) { (void)*(volatile int *)0x10000000; for (;;); }
 static void store_unmapped(void) { *(volatile int *)0x10000000 = 1; for (;;); }
 static void jump_unmapped(void) { ((void (*)(void))0x20000000)(); for (;;); }
@@ -80,41 +76,13 @@ static void delay_slot_syscall(void)
                      ::: "$2", "$4", "$5", "memory");
     for (;;);
 }
-int main(void) {
-    void *kip = L4_GetKernelInterface();
-    L4_ThreadId_t me = L4_Myself();
-    void (*body[5])(void) = { load_unmapped, store_unmapped, jump_unmapped, load_kseg0,
-                              delay_slot_syscall };
-    for (int i = 0; i < 5; i++) {
-        L4_ThreadId_t t = L4_GlobalId(L4_ThreadNo(me) + 1 + i, 1), from;
-        L4_Word_t utcb = L4_MyLocalId().raw + (i + 1) * L4_UtcbSize(kip), addr = 0;
-        if (L4_ThreadControl(t, me, me, me, (void *)utcb) != 1) return 2;
-        L4_Start_SpIp(t, (L4_Word_t)&stacks[i][256], (L4_Word_t)body[i]);
-        L4_MsgTag_t tag = L4_Wait_Timeout(L4_TimePeriod(200000), &from);
-        L4_StoreMR(1, &addr);
-        if (L4_IpcSucceeded(tag))
-            printf("fault %d: label %lx addr %lx\n", i, (unsigned long)L4_Label(tag), addr);
-        else
-            printf("fault %d: no message\n", i);
-    }
-    return 0;
-}
-'''
+''', ["load_unmapped", "store_unmapped", "jump_unmapped", "load_kseg0", "delay_slot_syscall"])
 
 
 def test_tlb_faults_reach_the_pager_and_address_errors_are_exceptions(l4gdb, no_leftovers,
-                                                                     tmp_path):
-    src = tmp_path / "faults.c"
-    src.write_text(FAULTS)
-    r = l4gdb("run", "--arch", "mips", "--no-gdb", str(src), "--timeout", "60")
+                                                                     c_source):
+    r = l4gdb("run", "--arch", "mips", "--no-gdb", c_source("faults.c", FAULTS), "--timeout", "60")
     assert r.code == 0, r.out + r.err
-    # page-fault protocol: label -2 << 4 | rwx, MR1 the address
-    assert "fault 0: label ffe4 addr 10000000" in r.out
-    assert "fault 1: label ffe2 addr 10000000" in r.out
-    assert "fault 2: label ffe1 addr 20000000" in r.out
-    # a user load from kseg0: address error (ExcCode 4), no handler: the thread stops
-    assert "fault 3: no message" in r.out
-    assert "unhandled exception 4" in r.out + r.err
-    # a syscall in a branch delay slot has nowhere to return to: exception 8
-    assert "fault 4: no message" in r.out
-    assert "unhandled exception 8" in r.out + r.err
+    # 0-2: page faults at unmapped addresses; 3: a user load from kseg0: address error
+    # (ExcCode 4); 4: a syscall in a branch delay slot has nowhere to return to: exception 8
+    assert not missing_report(r, data=0x10000000, code=0x20000000, exceptions=(4, 8))

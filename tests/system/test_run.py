@@ -29,18 +29,17 @@ def test_own_c_program(l4gdb, no_leftovers, tmp_path):
     assert re.search(r"tid [0-9a-f]+ prio ok", r.out)
 
 
-def test_root_task_exit_status_is_a_failure(l4gdb, no_leftovers, tmp_path):
-    src = tmp_path / "fail.c"
-    src.write_text("int main(void){ return 3; }\n")
-    r = l4gdb("run", "--no-gdb", str(src), "--timeout", "60")
+def test_root_task_exit_status_is_a_failure(l4gdb, no_leftovers, c_source):
+    src = c_source("fail.c", "int main(void){ return 3; }\n")
+    r = l4gdb("run", "--no-gdb", src, "--timeout", "60")
     assert r.code == 1
     assert "status 3" in r.err
 
 
-def test_checks_without_summary_fail(l4gdb, no_leftovers, tmp_path):
-    src = tmp_path / "cut.c"
-    src.write_text('#include <stdio.h>\nint main(void){ printf("PASS a/b\\n"); return 0; }\n')
-    r = l4gdb("run", "--no-gdb", str(src), "--timeout", "60")
+def test_checks_without_summary_fail(l4gdb, no_leftovers, c_source):
+    src = c_source("cut.c",
+                   '#include <stdio.h>\nint main(void){ printf("PASS a/b\\n"); return 0; }\n')
+    r = l4gdb("run", "--no-gdb", src, "--timeout", "60")
     assert r.code == 1
     assert "closing" in r.err
 

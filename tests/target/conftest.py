@@ -1,5 +1,6 @@
 """Fixtures for the target layer: a tiny ARM guest, fake target descriptions,
-a fake stub provider, and a leak check for every child process a test starts."""
+a fake stub provider, the host stub serving it and a raw client of that stub,
+and a leak check for every child process a test starts."""
 
 from __future__ import annotations
 
@@ -10,9 +11,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from target_fakes import ARM_LD, ARM_PROGRAM, DATA_LD, DATA_PROGRAM, FakeProvider
+from target_fakes import (
+    ARM_LD,
+    ARM_PROGRAM,
+    DATA_LD,
+    DATA_PROGRAM,
+    FEATURES,
+    FakeProvider,
+    RawClient,
+)
 
 from l4gdb.target import children
+from l4gdb.target.stub import GdbStub
 
 
 def _build(tmp: Path, name: str, source: str, script: str, entry: bool) -> Path:
@@ -66,3 +76,18 @@ def no_leaked_children() -> Iterator[None]:
 @pytest.fixture
 def provider() -> FakeProvider:
     return FakeProvider()
+
+
+@pytest.fixture
+def stub(provider: FakeProvider) -> Iterator[GdbStub]:
+    """The host's own gdbstub serving ``provider`` (a file may override that fixture)."""
+    with GdbStub(provider, FEATURES) as s:
+        yield s
+
+
+@pytest.fixture
+def client(stub: GdbStub) -> Iterator[RawClient]:
+    """A raw RSP client connected to ``stub``."""
+    c = RawClient(stub.address)
+    yield c
+    c.close()

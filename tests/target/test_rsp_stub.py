@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 from target_fakes import FEATURES, MEM_BASE, FakeProvider, RawClient
@@ -16,19 +15,6 @@ from l4gdb.target.funnel import HostFunnel
 from l4gdb.target.packet import frame
 from l4gdb.target.rsp import RspClient
 from l4gdb.target.stub import SIGINT, GdbStub
-
-
-@pytest.fixture
-def stub(provider: FakeProvider) -> Iterator[GdbStub]:
-    with GdbStub(provider, FEATURES) as s:
-        yield s
-
-
-@pytest.fixture
-def client(stub: GdbStub) -> Iterator[RawClient]:
-    c = RawClient(stub.address)
-    yield c
-    c.close()
 
 
 def test_handshake_ack_then_noack(client: RawClient) -> None:

@@ -11,7 +11,6 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,21 +33,14 @@ class SizeLog(FakeProvider):
 
 
 @pytest.fixture
-def sizes() -> SizeLog:
+def provider() -> SizeLog:
+    """What the ``stub`` fixture (conftest.py) serves: a provider that logs the sizes."""
     return SizeLog()
 
 
 @pytest.fixture
-def stub(sizes: SizeLog) -> Iterator[GdbStub]:
-    with GdbStub(sizes, FEATURES) as s:
-        yield s
-
-
-@pytest.fixture
-def client(stub: GdbStub) -> Iterator[RawClient]:
-    c = RawClient(stub.address)
-    yield c
-    c.close()
+def sizes(provider: SizeLog) -> SizeLog:
+    return provider
 
 
 def closed_without_reply(sock: socket.socket, timeout: float = 2.0) -> bool:

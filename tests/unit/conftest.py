@@ -3,6 +3,11 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
+
+# shared checks: their asserts say what they compared, as the tests' own do
+pytest.register_assert_rewrite("pagetable_checks", "glue_checks")

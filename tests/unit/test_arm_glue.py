@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import random
 import struct
 
 import pytest
+from glue_checks import (
+    check_exit_block_overflow_goes_to_leftover,
+    check_preempt_entry_is_recognised,
+    check_random_blocks_never_raise,
+    entry_block,
+)
 from l4gdb_arm.plugin import ARM_INFO, PREEMPT_SVC, USER_REGS, l4gdb_trap_glue
 
 from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL
@@ -25,10 +30,7 @@ def glue() -> BlockTrapGlue:
 
 
 def entry(kind: int, detail: int = 0, far: int = 0, fsr: int = 0, regs=None, utcb=0) -> bytes:
-    regs = regs or list(range(100, 100 + len(USER_REGS)))
-    words = [kind, detail, far, fsr, *regs, utcb, 0, 0] + [i * 3 for i in range(128)]
-    assert len(words) == ENTRY_WORDS
-    return struct.pack(f"<{ENTRY_WORDS}I", *words)
+    return entry_block(ENTRY_WORDS, 2, USER_REGS, kind, detail, far, fsr, regs, utcb)
 
 
 def test_other_arch_is_not_ours():
@@ -79,8 +81,7 @@ def test_undefined_instruction():
 
 def test_preempt_entry_is_recognised():
     g = glue()
-    assert g.is_preempt_entry(g.decode(entry(1, detail=PREEMPT_SVC)))
-    assert not g.is_preempt_entry(g.decode(entry(1, detail=7)))
+    check_preempt_entry_is_recognised(g, entry, PREEMPT_SVC)
 
 
 def test_exit_block_layout_and_copy_records():
@@ -98,20 +99,12 @@ def test_exit_block_layout_and_copy_records():
 
 
 def test_exit_block_overflow_goes_to_leftover():
-    writes = [(0x40010000, bytes(4096)), (0x40040002, b"ab"), (0x40040100, b"\0" * 8)]
-    block, leftover = glue().encode_exit(Resume(thread=1, regs={}, writes=writes))
-    assert len(block) <= 1536
-    assert (0x40010000, bytes(4096)) in leftover and (0x40040002, b"ab") in leftover
-    assert struct.unpack_from("<I", block, 20 * 4)[0] == 1
+    check_exit_block_overflow_goes_to_leftover(glue(), far=0x40010000, utcb=0x40040000,
+                                               ncopy_word=20)
 
 
 def test_random_blocks_never_raise():
-    g = glue()
-    rng = random.Random(7)
-    for _ in range(2000):
-        words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
-        words[0] = rng.choice([0, 1, 2, 3, 4, 5, 6, NOT_IN_KERNEL, rng.getrandbits(32)])
-        g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
+    check_random_blocks_never_raise(glue(), ENTRY_WORDS, kinds=range(7), seed=7)
 
 
 def _interrupt_entry(irq: int, counter: int) -> bytes:

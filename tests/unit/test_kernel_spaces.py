@@ -339,13 +339,18 @@ def recv_strings(m: FakeMachine, t, brs: list[int]) -> None:
     ipc.start_ipc(m.kernel, tcb, 0, m.root, Timeout(0), Timeout(0))
 
 
+def send_string(m: FakeMachine, to, size: int, addr: int) -> None:
+    """The current thread sends ``to`` one simple string item: ``size`` bytes at ``addr``."""
+    m.load_mrs(MsgTag(t=2).raw(B), string_item(size), addr)
+    m.syscall(Syscall.Ipc, to, 0, 0)
+
+
 @pytest.mark.parametrize("paging", [False, True], ids=["flat", "paged"])
 def test_simple_string_copy(paging):
     m, src, dst = string_pair(paging)
     a = m.spawn(100)
     recv_strings(m, a, [1, string_item(100), dst])
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(64), src)
-    m.syscall(Syscall.Ipc, a, 0, 0)
+    send_string(m, a, 64, src)
     assert not m.tcr(Tcr.ErrorCode, a) and not m.mr(0, a) & E_FLAG
     assert m.mem.read(dst, 64) == bytes(range(64)) and m.mem.read(dst + 64, 1) == b"\0"
 
@@ -369,8 +374,7 @@ def test_string_overflow_reports_the_offset():
     m, src, dst = string_pair(False)
     a = m.spawn(100)
     recv_strings(m, a, [1, string_item(16), dst])
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(64), src)
-    m.syscall(Syscall.Ipc, a, 0, 0)
+    send_string(m, a, 64, src)
     assert m.mr(0) & E_FLAG and m.tcr(Tcr.ErrorCode) == err(IpcError.Overflow, 0, 16)
     assert m.tcr(Tcr.ErrorCode, a) == err(IpcError.Overflow, 1, 16)
     assert m.mem.read(dst, 16) == bytes(range(16))
@@ -380,8 +384,7 @@ def test_strings_not_accepted_overflow_at_zero():
     m, src, dst = string_pair(False)
     a = m.spawn(100)
     recv_strings(m, a, [0, string_item(100), dst])
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(8), src)
-    m.syscall(Syscall.Ipc, a, 0, 0)
+    send_string(m, a, 8, src)
     assert m.tcr(Tcr.ErrorCode) == err(IpcError.Overflow, 0, 0)
 
 
@@ -391,8 +394,7 @@ def test_string_from_an_unmapped_page_is_an_xfer_error():
     recv_strings(m, a, [1, string_item(PAGE * 2), dst])
     edge = src + PAGE - 8                     # the next page is not mapped in root
     m.kernel.sigma0.host.owner[src + PAGE] = 999    # ... and sigma0 won't give it to root
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(16), edge)
-    m.syscall(Syscall.Ipc, a, 0, 0)
+    send_string(m, a, 16, edge)
     assert m.tcr(Tcr.ErrorCode) == err(IpcError.XferTimeoutCurrent, 0, 8)
     assert m.tcr(Tcr.ErrorCode, a) == err(IpcError.XferTimeoutPartner, 1, 8)
 
@@ -408,8 +410,7 @@ def test_cross_space_string_copy_lands_in_the_receivers_frame():
     m.kernel.mdb.map_fpage(m.kernel.root.space, Fpage(frame, 12, 7), 0x1000_0000, tx.space,
                            Fpage(0x1000_0000, 12), False)
     recv_strings(m, x, [1, string_item(32), 0x1000_0000])
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(12), DATA)
-    m.syscall(Syscall.Ipc, x, 0, 0)
+    send_string(m, x, 12, DATA)
     assert m.mem.read(frame, 12) == b"hello, space"
     assert tx.space.pages[0x1000_0000].access & 2            # the copy wrote it
 
@@ -420,8 +421,7 @@ def test_string_copy_faults_root_pages_in_from_sigma0():
     far = DATA + 0x5_0000            # root never touched it: sigma0 serves it on the spot
     m.mem.write(far, b"from sigma0's page")
     recv_strings(m, a, [1, string_item(64), dst])
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(18), far)
-    m.syscall(Syscall.Ipc, a, 0, 0)
+    send_string(m, a, 18, far)
     assert not m.tcr(Tcr.ErrorCode, a) and m.mem.read(dst, 18) == b"from sigma0's page"
     assert m.kernel.root.space.pages[far].access & 4
 
@@ -446,8 +446,7 @@ def xfer_setup(m: FakeMachine, xfer_timeouts: int = 0):
         tx.utcb.words[BR0 + i] = w
     ipc.start_ipc(k, tx, 0, m.root, Timeout(0), Timeout(0))
     ipc.start_ipc(k, tp, 0, ANY, Timeout(0), Timeout(0))
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(12), DATA)
-    m.syscall(Syscall.Ipc, x, 0, 0)
+    send_string(m, x, 12, DATA)
     return p, x
 
 
@@ -502,8 +501,7 @@ def test_string_copy_fault_found_by_the_receivers_receive_phase():
     tp, tx = k.thread_by_global(p), k.thread_by_global(x)
     tx.utcb.words[Tcr.Pager] = p
     ipc.start_ipc(k, tp, 0, ANY, Timeout(0), Timeout(0))
-    m.load_mrs(MsgTag(t=2).raw(B), string_item(13), DATA)
-    m.syscall(Syscall.Ipc, x, 0, 0)                    # x is not receiving: root blocks
+    send_string(m, x, 13, DATA)                    # x is not receiving: root blocks
     assert k.root.state.value == "polling"
     for i, w in enumerate([1, string_item(64), 0x1000_0000]):
         tx.utcb.words[BR0 + i] = w

@@ -8,6 +8,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+from pagetable_checks import check_the_hook_gives_tables
 
 pagetables = pytest.importorskip("l4gdb_mips.pagetables")
 plugin = pytest.importorskip("l4gdb_mips.plugin")
@@ -96,13 +97,7 @@ class Guest:
 
 def test_is_the_kernels_page_table_protocol_and_the_hooks_give_it():
     assert isinstance(tables(), PageTables)
-    layout = plugin.l4gdb_memory_layout(arch="mips")
-    pt = plugin.l4gdb_page_tables(arch="mips", layout=layout)
-    assert isinstance(pt, pagetables.MipsPageTables)
-    assert plugin.l4gdb_page_tables(arch="arm", layout=layout) is None
-    # the pool is the kernel's: outside the RAM sigma0 hands out, inside kseg0's RAM
-    assert layout["ram_high"] <= layout["pt_pool_low"] < layout["pt_pool_high"] <= 0x0800_0000
-    assert pt.kernel_address(layout["kip"]) == KSEG0 + layout["kip"]
+    pt = check_the_hook_gives_tables(plugin, "mips", pagetables.MipsPageTables, KSEG0)  # kseg0
     assert (pagetables.USER_TOP, 1 << 32) in pt.kernel_areas and IMAGE in pt.kernel_areas
 
 

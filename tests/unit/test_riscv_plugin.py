@@ -4,12 +4,17 @@ blocks guest/kernel.S writes."""
 
 from __future__ import annotations
 
-import random
 import re
 import shutil
 import struct
 
 import pytest
+from glue_checks import (
+    check_exit_block_overflow_goes_to_leftover,
+    check_preempt_entry_is_recognised,
+    check_random_blocks_never_raise,
+    entry_block,
+)
 
 pytest.importorskip("l4gdb_riscv.plugin")
 
@@ -51,10 +56,7 @@ def glue() -> BlockTrapGlue:
 
 
 def entry(kind: int, detail: int = 0, far: int = 0, fsr: int = 0, regs=None, utcb=0) -> bytes:
-    regs = regs or list(range(100, 100 + len(USER_REGS)))
-    words = [kind, detail, far, fsr, *regs, utcb, 0] + [i * 3 for i in range(128)]
-    assert len(words) == ENTRY_WORDS
-    return struct.pack(f"<{ENTRY_WORDS}I", *words)
+    return entry_block(ENTRY_WORDS, 1, USER_REGS, kind, detail, far, fsr, regs, utcb)
 
 
 def test_found_through_the_entry_point_group():
@@ -213,8 +215,7 @@ def test_interrupt_kind():
 
 def test_preempt_entry_and_gate():
     g = glue()
-    assert g.is_preempt_entry(g.decode(entry(1, detail=PREEMPT_NUMBER)))
-    assert not g.is_preempt_entry(g.decode(entry(1, detail=7)))
+    check_preempt_entry_is_recognised(g, entry, PREEMPT_NUMBER)
     live = {r: 5 for r in USER_REGS[:33]}          # what QEMU's `g` has: no "status"
     out = g.enter_kernel(live)
     assert out["pc"] == SYMS["l4k_preempt_gate"] and out["zero"] == 0
@@ -236,20 +237,12 @@ def test_exit_block_layout_and_copy_records():
 
 
 def test_exit_block_overflow_goes_to_leftover():
-    writes = [(0x80020000, bytes(4096)), (0x80040002, b"ab"), (0x80040100, b"\0" * 8)]
-    block, leftover = glue().encode_exit(Resume(thread=1, regs={}, writes=writes))
-    assert len(block) <= 1536
-    assert (0x80020000, bytes(4096)) in leftover and (0x80040002, b"ab") in leftover
-    assert struct.unpack_from("<I", block, (EXIT_HEADER - 1) * 4)[0] == 1
+    check_exit_block_overflow_goes_to_leftover(glue(), far=0x80020000, utcb=0x80040000,
+                                               ncopy_word=EXIT_HEADER - 1)
 
 
 def test_random_blocks_never_raise():
-    g = glue()
-    rng = random.Random(11)
-    for _ in range(2000):
-        words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
-        words[0] = rng.choice([0, 1, 2, 3, 4, 5, NOT_IN_KERNEL, rng.getrandbits(32)])
-        g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
+    check_random_blocks_never_raise(glue(), ENTRY_WORDS, kinds=range(6), seed=11)
 
 
 def test_rv64_blocks_use_8_byte_words():

@@ -6,6 +6,7 @@ import os
 import struct
 
 import pytest
+from wombat_fakes import Terminal
 
 from l4gdb.wombat.errors import LinuxError
 from l4gdb.wombat.files import (
@@ -199,33 +200,6 @@ def test_fork_copies_flags_and_shares_descriptions():
 
 
 # --- the console -------------------------------------------------------------------------------
-class Screen:
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-class Terminal:
-    """l4gdb's terminal as the Linux console sees it (``out``: l4gdb's stdout)."""
-
-    def __init__(self, tty: bool = True) -> None:
-        self.written: list[bytes] = []
-        self.out = Screen(tty)
-        self.queue: list[int] = []
-        self.eof = False
-
-    def write(self, data: bytes) -> None:
-        self.written.append(bytes(data))
-
-    def read_char(self) -> int | None:
-        return self.queue.pop(0) if self.queue else None
-
-    def type(self, text: bytes) -> None:
-        self.queue.extend(text)
-
-
 def test_console_with_l4gdb_terminal():
     term = Terminal()
     t = FdTable.with_console(term)

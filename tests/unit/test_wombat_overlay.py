@@ -6,29 +6,18 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from wombat_fakes import Proc, dir_names
 
 from l4gdb.wombat.errors import LinuxError
-from l4gdb.wombat.files import FdTable
 from l4gdb.wombat.overlay import MODES_FILE
 from l4gdb.wombat.vfs import Vfs
 
 F = {"O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_CREAT": 0o100, "O_EXCL": 0o200,
      "O_TRUNC": 0o1000, "O_APPEND": 0o2000, "O_DIRECTORY": 0o200000, "O_NOFOLLOW": 0o400000}
 UNSAFE = stat.S_ISUID | stat.S_ISGID | stat.S_ISVTX | stat.S_IWOTH | stat.S_IWGRP
-
-
-@dataclass
-class Proc:
-    pid: int = 7
-    cwd: str = "/"
-    exe: str = "/bin/busybox"
-    umask: int = 0o022
-    fds: FdTable = field(default_factory=FdTable)
 
 
 def tree_state(top: Path) -> dict[str, tuple[int, int, int, bytes]]:
@@ -80,17 +69,7 @@ def overlay(rootfs, tmp_path):
 
 
 def names(v: Vfs, proc: Proc, path: str) -> list[str]:
-    f = v.open(proc, path, F["O_RDONLY"] | F["O_DIRECTORY"])
-    try:
-        data = f.getdents64(1 << 16)
-    finally:
-        f.release()
-    out, off = [], 0
-    while off < len(data):
-        reclen = struct.unpack_from("<H", data, off + 16)[0]
-        out.append(data[off + 19:off + reclen].split(b"\0", 1)[0].decode())
-        off += reclen
-    return sorted(n for n in out if n not in (".", ".."))
+    return dir_names(v, proc, path, F)
 
 
 def read(v: Vfs, proc: Proc, path: str) -> bytes:

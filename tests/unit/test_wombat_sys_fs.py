@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from wombat_fakes import Terminal
 
 from l4gdb.runtime.plugins import Plugins
 from l4gdb.wombat import sys_fs
@@ -96,29 +97,6 @@ class Server:
 
     def send_signal(self, proc: Proc, sig: int) -> None:
         self.sent.append((proc.pid, sig))
-
-
-class Screen:
-    def __init__(self, tty: bool) -> None:
-        self.tty = tty
-
-    def isatty(self) -> bool:
-        return self.tty
-
-
-class Terminal:
-    """l4gdb's terminal; ``out`` is where l4gdb itself prints."""
-
-    def __init__(self, tty: bool = True) -> None:
-        self.written = bytearray()
-        self.out = Screen(tty)
-        self.queue: list[int] = []
-
-    def write(self, data: bytes) -> None:
-        self.written += data
-
-    def read_char(self) -> int | None:
-        return self.queue.pop(0) if self.queue else None
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +224,7 @@ def test_bad_user_memory_is_efault(w):
 
 def test_console_write_and_blocking_read(w):
     assert w.run("write", 1, w.mm.put(b"to the console\n"), 15) == 15
-    assert bytes(w.term.written) == b"to the console\n"
+    assert b"".join(w.term.written) == b"to the console\n"
     buf = w.mm.alloc(16)
     c = w.call("read")
     assert sys_fs.read(c, 0, buf, 16) is BLOCK

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
-import struct
-from dataclasses import dataclass, field
 
 import pytest
+from wombat_fakes import Proc, dir_names
 
 from l4gdb.wombat import vfs as vfs_mod
 from l4gdb.wombat.errors import LinuxError
-from l4gdb.wombat.files import ConsoleTty, DirFile, FdTable, HostFile, PipeEnd, TtyFile
+from l4gdb.wombat.files import ConsoleTty, DirFile, HostFile, PipeEnd, TtyFile
 from l4gdb.wombat.pipes import Pipe
 from l4gdb.wombat.vfs import AT_FDCWD, Vfs
 
@@ -26,15 +25,6 @@ MIPS_FLAGS = {"O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": 2, "O_APPEND": 0x8, "O_NON
               "O_LARGEFILE": 0x2000, "O_DIRECTORY": 0x10000, "O_NOFOLLOW": 0x20000,
               "O_CLOEXEC": 0x80000}
 F = X86_FLAGS
-
-
-@dataclass
-class Proc:
-    pid: int = 7
-    cwd: str = "/"
-    exe: str = "/bin/busybox"
-    umask: int = 0o022
-    fds: FdTable = field(default_factory=FdTable)
 
 
 @pytest.fixture(params=["overlay", "persist"])
@@ -65,17 +55,7 @@ def landed(v: Vfs, root):
 
 def listing(v: Vfs, proc, path: str) -> list[str]:
     """The names getdents64 gives for ``path`` (without . and ..)."""
-    f = v.open(proc, path, F["O_RDONLY"] | F["O_DIRECTORY"])
-    try:
-        data = f.getdents64(1 << 16)
-    finally:
-        f.release()
-    out, off = [], 0
-    while off < len(data):
-        reclen = struct.unpack_from("<H", data, off + 16)[0]
-        out.append(data[off + 19:off + reclen].split(b"\0", 1)[0].decode())
-        off += reclen
-    return sorted(n for n in out if n not in (".", ".."))
+    return dir_names(v, proc, path, F)
 
 
 def read_all(v: Vfs, proc: Proc, path: str, **kw) -> bytes:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import random
 import struct
 
 import pytest
+from glue_checks import (
+    check_exit_block_overflow_goes_to_leftover,
+    check_preempt_entry_is_recognised,
+    check_random_blocks_never_raise,
+    entry_block,
+)
 
 l4gdb_x86 = pytest.importorskip("l4gdb_x86.plugin")
 
@@ -40,10 +45,7 @@ def glue() -> BlockTrapGlue:
 
 
 def entry(kind: int, detail: int = 0, far: int = 0, fsr: int = 0, regs=None, utcb=0) -> bytes:
-    regs = regs or list(range(100, 100 + len(USER_REGS)))
-    words = [kind, detail, far, fsr, *regs, utcb, 0, 0, 0] + [i * 3 for i in range(128)]
-    assert len(words) == ENTRY_WORDS
-    return struct.pack(f"<{ENTRY_WORDS}I", *words)
+    return entry_block(ENTRY_WORDS, 3, USER_REGS, kind, detail, far, fsr, regs, utcb)
 
 
 def test_registers_are_qemus_g_order():
@@ -159,8 +161,7 @@ def test_pic_interrupt():
 
 def test_preempt_entry_is_recognised():
     g = glue()
-    assert g.is_preempt_entry(g.decode(entry(1, detail=PREEMPT_NUMBER)))
-    assert not g.is_preempt_entry(g.decode(entry(1, detail=7)))
+    check_preempt_entry_is_recognised(g, entry, PREEMPT_NUMBER)
     regs = g.enter_kernel({r: 0 for r in USER_REGS} | {"eflags": 0x3202})
     assert regs["eip"] == SYMS["l4k_preempt_gate"] and regs["eflags"] == 0x202
 
@@ -182,20 +183,12 @@ def test_exit_block_layout_sanitises_and_copies():
 
 
 def test_exit_block_overflow_goes_to_leftover():
-    writes = [(0x00110000, bytes(4096)), (0x00140002, b"ab"), (0x00140100, b"\0" * 8)]
-    block, leftover = glue().encode_exit(Resume(thread=1, regs={}, writes=writes))
-    assert len(block) <= 1536
-    assert (0x00110000, bytes(4096)) in leftover and (0x00140002, b"ab") in leftover
-    assert struct.unpack_from("<I", block, 19 * 4)[0] == 1
+    check_exit_block_overflow_goes_to_leftover(glue(), far=0x00110000, utcb=0x00140000,
+                                               ncopy_word=19)
 
 
 def test_random_blocks_never_raise():
-    g = glue()
-    rng = random.Random(7)
-    for _ in range(2000):
-        words = [rng.getrandbits(32) for _ in range(ENTRY_WORDS)]
-        words[0] = rng.choice([0, 1, 2, 3, 4, 5, NOT_IN_KERNEL, rng.getrandbits(32)])
-        g.decode(struct.pack(f"<{ENTRY_WORDS}I", *words))
+    check_random_blocks_never_raise(glue(), ENTRY_WORDS, kinds=range(6), seed=7)
 
 
 # --- what Linux programs need: the FPU switch and GDT entry 6 (docs/internals.md §3.4) --

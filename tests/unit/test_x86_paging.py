@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+from pagetable_checks import check_the_hook_gives_tables, check_the_last_write_wins
 
 paging = pytest.importorskip("l4gdb_x86.pagetables")
 plugin = pytest.importorskip("l4gdb_x86.plugin")
@@ -49,13 +50,7 @@ def walk(mem, root, va, user=True):
 
 def test_is_the_kernels_page_table_protocol():
     assert isinstance(tables(), PageTables)
-    layout = plugin.l4gdb_memory_layout(arch="x86")
-    pt = plugin.l4gdb_page_tables(arch="x86", layout=layout)
-    assert isinstance(pt, paging.X86PageTables)
-    assert plugin.l4gdb_page_tables(arch="arm", layout=layout) is None
-    # the pool is the kernel's: outside the RAM sigma0 hands out, inside the window
-    assert layout["ram_high"] <= layout["pt_pool_low"] < layout["pt_pool_high"] <= 0x0800_0000
-    assert pt.kernel_address(layout["kip"]) == WINDOW + layout["kip"]
+    check_the_hook_gives_tables(plugin, "x86", paging.X86PageTables, WINDOW)   # the window
 
 
 @pytest.mark.parametrize("rights,bits", [(4, 0x25), (5, 0x25), (1, 0x25), (6, 0x67), (7, 0x67),
@@ -202,12 +197,7 @@ def test_writes_come_as_joined_runs_last_write_wins():
     runs = pt.take_writes()
     # window PDEs (one run), PDE 0, the image's 16 PTEs (one run)
     assert len(runs) == 3
-    pt.map(root, 0x1000_0000, 0x0090_0000, 16, 7)                 # 16 pages + their PDE
-    pt.unmap(root, 0x1000_0000, 12)
-    runs = pt.take_writes()
-    assert len(runs) == 2
-    ptes = max(runs, key=lambda r: len(r[1]))
-    assert len(ptes[1]) == 64 and ptes[1][:4] == b"\0\0\0\0"       # unmapped page wins
+    check_the_last_write_wins(pt, root, 0x0090_0000)               # 16 PTEs + their PDE
 
 
 def test_glue_checks_the_user_pages():
