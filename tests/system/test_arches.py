@@ -163,8 +163,9 @@ GARBAGE = {
         register unsigned long a3 __asm__("$7") = rnd();
         register unsigned long t0 __asm__("$8") = rnd();''', "0xffffff", "SYSCALL(rnd())"),
     "riscv": (r'''
+/* L4 calls carry the tag in a7 (l4/arch/syscalls.h); untagged numbers are foreign */
 #define SYSCALL(n) do {                                                              \
-        register unsigned long a7 __asm__("a7") = (n);                               \
+        register unsigned long a7 __asm__("a7") = (n) | L4_RISCV_TAG;                \
         __asm__ volatile("ecall" : "+r"(a0), "+r"(a1), "+r"(a2), "+r"(a3), "+r"(a4)    \
                          : "r"(a7) : "a5", "a6", "memory");                          \
     } while (0)

@@ -11,7 +11,6 @@ import struct
 import pytest
 from glue_checks import (
     check_exit_block_overflow_goes_to_leftover,
-    check_preempt_entry_is_recognised,
     check_random_blocks_never_raise,
     entry_block,
 )
@@ -21,6 +20,7 @@ pytest.importorskip("l4gdb_riscv.plugin")
 from l4gdb_riscv import plugin  # noqa: E402
 from l4gdb_riscv.plugin import (  # noqa: E402
     GUEST,
+    L4_TAG,
     PREEMPT_NUMBER,
     QEMU_CONFIG,
     RISCV64_INFO,
@@ -38,7 +38,7 @@ from l4gdb_riscv.plugin import (  # noqa: E402
 
 from l4gdb.archkit.trapblocks import MARK_KIND as NOT_IN_KERNEL  # noqa: E402
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS, BlockTrapGlue  # noqa: E402
-from l4gdb.kernel.abi import Resume, TrapKind  # noqa: E402
+from l4gdb.kernel.abi import Resume, Syscall, TrapKind  # noqa: E402
 
 # 4 header words, 34 registers (x0..x31, pc, status), utcb address, padding to 40,
 # 128 UTCB words
@@ -186,7 +186,7 @@ def test_not_in_kernel_and_boot():
 
 
 def test_ecall_carries_number_regs_and_utcb():
-    t = glue().decode(entry(1, detail=7, fsr=8, utcb=0x80040000))
+    t = glue().decode(entry(1, detail=L4_TAG | 7, fsr=8, utcb=0x80040000))
     assert t.kind is TrapKind.SYSCALL and t.number == 7
     assert t.regs["zero"] == 100 and t.regs["a0"] == 110 and t.regs["a7"] == 117
     assert t.regs["pc"] == 100 + 32 and t.regs["status"] == 100 + 33
@@ -215,7 +215,9 @@ def test_interrupt_kind():
 
 def test_preempt_entry_and_gate():
     g = glue()
-    check_preempt_entry_is_recognised(g, entry, PREEMPT_NUMBER)
+    assert g.is_preempt_entry(g.decode(entry(1, detail=L4_TAG | PREEMPT_NUMBER)))
+    assert not g.is_preempt_entry(g.decode(entry(1, detail=L4_TAG | 7)))
+    assert not g.is_preempt_entry(g.decode(entry(1, detail=PREEMPT_NUMBER)))   # untagged
     live = {r: 5 for r in USER_REGS[:33]}          # what QEMU's `g` has: no "status"
     out = g.enter_kernel(live)
     assert out["pc"] == SYMS["l4k_preempt_gate"] and out["zero"] == 0
@@ -249,7 +251,7 @@ def test_rv64_blocks_use_8_byte_words():
     g = l4gdb_trap_glue(arch="riscv64", symbols=SYMS)
     assert g.word_size == 8 and g.entry_block_size == ENTRY_WORDS * 8
     regs = [0x1_0000_0000 + i for i in range(len(USER_REGS))]
-    words = [1, 7, 0, 8, *regs, 0x80040400, 0] + list(range(128))
+    words = [1, L4_TAG | 7, 0, 8, *regs, 0x80040400, 0] + list(range(128))
     t = g.decode(struct.pack(f"<{ENTRY_WORDS}Q", *words))
     assert t.kind is TrapKind.SYSCALL and t.number == 7
     assert t.regs["a0"] == 0x1_0000_000A and t.utcb_addr == 0x80040400 and len(t.utcb) == 1024
@@ -374,3 +376,58 @@ def test_device_page_in_no_space_until_a_driver_gets_it(xlen):
     assert not any(lo <= dev < hi for lo, hi in pt.kernel_areas)
     pt.map(a, dev, dev, 12, 6)                       # sigma0's mapping for the driver
     assert pt.translate(a, dev + 0x1c) == (dev + 0x1c, 6) and pt.translate(b, dev) is None
+
+
+# --- L4 calls and Linux calls share `ecall` and a7 (issue 17) ------------------------
+@pytest.mark.parametrize("arch,fmt,bits", [("riscv", "I", 32), ("riscv64", "Q", 64)])
+@pytest.mark.parametrize("a7", [1, 7, 13, 0xFFF, 56, 139, 0x4C33_FFFF, 0x4C35_0001])
+def test_untagged_numbers_are_never_l4_calls(arch, fmt, bits, a7):
+    g = l4gdb_trap_glue(arch=arch, symbols=SYMS)
+    words = [1, a7, 0, 8] + [0] * (ENTRY_WORDS - 4)
+    t = g.decode(struct.pack(f"<{ENTRY_WORDS}{fmt}", *words))
+    assert t.kind is TrapKind.SYSCALL
+    assert t.number not in {int(n) for n in Syscall} and t.number != PREEMPT_NUMBER
+    assert t.number & ((1 << bits) - 1) == a7      # the exception message's number is a7
+    assert not g.is_preempt_entry(t)
+
+
+@pytest.mark.parametrize("arch,fmt", [("riscv", "I"), ("riscv64", "Q")])
+def test_tagged_numbers_are_l4_calls(arch, fmt):
+    g = l4gdb_trap_glue(arch=arch, symbols=SYMS)
+    for n in range(1, 14):
+        words = [1, L4_TAG | n, 0, 8] + [0] * (ENTRY_WORDS - 4)
+        assert g.decode(struct.pack(f"<{ENTRY_WORDS}{fmt}", *words)).number == n
+    # RV64: the tag must be the whole register (upper half zero)
+    if fmt == "Q":
+        words = [1, 1 << 40 | L4_TAG | 5, 0, 8] + [0] * (ENTRY_WORDS - 4)
+        assert g.decode(struct.pack(f"<{ENTRY_WORDS}Q", *words)).number != 5
+
+
+def test_guest_sources_tag_l4_calls():
+    """libl4's number register, the gate and crt0's KDebug exit carry the tag the glue
+    decodes (one value in three places)."""
+    hdr = (GUEST / "include/l4/arch/syscalls.h").read_text()
+    assert re.search(r"#define L4_RISCV_TAG (0x[0-9a-f]+)UL", hdr).group(1) == hex(L4_TAG)
+    assert re.search(r"#define __L4_NR\(n\).*= \(n\) \| L4_RISCV_TAG", hdr)
+    stub = (GUEST / "kernel.S").read_text()
+    assert f"#define L4_TAG {L4_TAG:#x}" in stub
+    assert "li      a7, L4_TAG | PREEMPT_NUMBER" in stub
+    assert f"li      a7, {L4_TAG:#x} | 13" in (GUEST / "crt0.S").read_text()
+
+
+@pytest.mark.parametrize("arch,fmt", [("riscv", "I"), ("riscv64", "Q")])
+def test_linux_thread_keeps_its_tp(arch, fmt):
+    """A Linux program sets tp itself: the exit block's tls word (what the return
+    path loads into tp) is the thread's tp; an L4 thread gets its UTCB address."""
+    g = l4gdb_trap_glue(arch=arch, symbols=SYMS)
+    regs = {r: 0 for r in USER_REGS}
+    regs["tp"] = 0x1234_5670
+    tls_index = len(USER_REGS)
+    size = struct.calcsize(fmt)
+    linux, _ = g.encode_exit(Resume(thread=1, regs=regs, utcb_addr=0x80040200, tls=0,
+                                    tls_user=True))
+    assert struct.unpack_from(f"<{fmt}", linux, tls_index * size)[0] == 0x1234_5670
+    l4, _ = g.encode_exit(Resume(thread=1, regs=regs, utcb_addr=0x80040200, tls=0x80040200))
+    assert struct.unpack_from(f"<{fmt}", l4, tls_index * size)[0] == 0x80040200
+    fresh, _ = g.encode_exit(Resume(thread=1, regs={"pc": 4}, tls=0, tls_user=True))
+    assert struct.unpack_from(f"<{fmt}", fresh, tls_index * size)[0] == 0   # exec: tp = 0

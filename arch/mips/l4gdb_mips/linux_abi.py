@@ -1235,7 +1235,11 @@ STRUCTS = {
 
 KUSER_PAGE = None
 
-# li v0, __NR_sigreturn; syscall (offset 0), li v0, __NR_rt_sigreturn; syscall (offset 8)
+# The signal-return trampoline, entries at {'sigreturn': 0, 'rt_sigreturn': 8}:
+#     li $v0, 4119
+#     syscall
+#     li $v0, 4193
+#     syscall
 SIGRETURN_TRAMPOLINE = bytes(0x0) + bytes.fromhex(
     "171002240c000000611002240c000000"
 )
@@ -1271,6 +1275,8 @@ ABI = LinuxAbi(
     tls_user_desc=False,
     pipe_second_reg='r3',
     mmap_args_in_memory=False,
+    tls_reg=None,
+    clone_backwards=True,
     debian_arch='mipsel',
     qemu_user='qemu-mipsel-static',
     hwcap=0x0,

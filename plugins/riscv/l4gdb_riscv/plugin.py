@@ -13,19 +13,22 @@ The guest side (``guest/kernel.S``) runs in machine mode without firmware
 own (Sv32 / Sv39 tables the host builds: :mod:`l4gdb_riscv.pagetables`), with
 PMP besides keeping it out of the kernel image (but the preemption gate's
 page). System calls are ``ecall`` with the number in a7 and arguments and
-results in a0..a6; the UTCB pointer is in tp. Layouts:
-docs/writing-an-arch-plugin.md.
+results in a0..a6; the UTCB pointer is in tp. Linux's system calls are
+``ecall`` with the number in a7 too (1..13 are io_setup..getxattr), so L4
+calls carry a tag in a7's high bits (``L4_TAG``, libl4's ``__L4_NR``) and only
+tagged numbers decode to L4 calls; a Linux thread's tp is its own (TLS),
+kept across every kernel entry. Layouts: docs/writing-an-arch-plugin.md.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from l4gdb.archkit import Arch, ArchPlugin, GdbSetup, QemuSetup, guest_toolchain
 from l4gdb.archkit.guesttimer import BlockGuestTimer, CounterTrapGlue
 from l4gdb.archkit.trapblocks import STUB_SYMBOLS, EntryKinds, require_symbols
-from l4gdb.kernel.abi import ArchInfo
+from l4gdb.kernel.abi import ArchInfo, Resume, Trap, TrapKind
 
 from .pagetables import RiscvPageTables
 
@@ -50,7 +53,14 @@ STATUS_USER = 0
 # Entry kinds written by guest/kernel.S.
 KINDS = EntryKinds(boot=0, syscall=1, exception=2, prefetch_fault=3, data_fault=4,
                    interrupt=(5,))
-PREEMPT_NUMBER = 0xFFF            # a7 of the ecall at l4k_preempt_gate
+# An L4 call's a7 is L4_TAG | number (guest/include/l4/arch/syscalls.h __L4_NR): the
+# whole register must read so (RV64: the upper half zero). Any other a7 is a foreign
+# call (Linux's): it decodes to FOREIGN | a7 (FOREIGN = 1 << XLEN, beyond every L4
+# number and every word), so the kernel raises it to the thread's exception handler
+# (Wombat), which reads a7 itself; the exception message's number word is a7 again.
+L4_TAG = 0x4C34_0000              # "L4" in bits 31..16: one lui, positive on RV32 too
+L4_TAG_MASK = ~0xFFFF
+PREEMPT_NUMBER = 0xFFF            # the gate's number: a7 = L4_TAG | 0xfff
 MCAUSE_STORE_FAULTS = (6, 7, 15)  # store misaligned, store access fault, store page fault
 EXIT_BLOCK_SIZE = 1536            # XB_SIZE in guest/kernel.S, both widths
 GATE_PAGE = 0x8000F000            # guest/kernel.ld: the image's last page
@@ -125,14 +135,36 @@ def _user_safe(regs: dict[str, int]) -> dict[str, int]:
     return regs
 
 
-def make_glue(symbols: dict[str, int], arch: str = "riscv") -> CounterTrapGlue:
+@dataclass
+class RiscvTrapGlue(CounterTrapGlue):
+    """The shared codec plus RISC-V's two ambiguities with Linux: the system-call
+    number (a7, see ``L4_TAG``) and the thread pointer (tp)."""
+
+    def decode(self, block: bytes) -> Trap | None:
+        trap = super().decode(block)
+        if trap is not None and trap.kind is TrapKind.SYSCALL:
+            a7 = trap.number
+            tagged = a7 & L4_TAG_MASK & self._mask == L4_TAG
+            trap.number = a7 & 0xFFFF if tagged else (self._mask + 1) | a7
+        return trap
+
+    def encode_exit(self, resume: Resume) -> tuple[bytes, list[tuple[int, bytes]]]:
+        # The return path loads tp from the tls word. An L4 thread's is its UTCB
+        # address; a thread with a user TLS (Linux: the program sets tp itself, no
+        # system call tells the kernel) resumes with the tp it had (its registers).
+        if resume.tls_user and resume.regs is not None and "tp" in resume.regs:
+            resume = replace(resume, tls=resume.regs["tp"])
+        return super().encode_exit(resume)
+
+
+def make_glue(symbols: dict[str, int], arch: str = "riscv") -> RiscvTrapGlue:
     require_symbols(arch, symbols, STUB_SYMBOLS)
     if symbols["l4k_preempt_gate"] & ~0xFFF != GATE_PAGE:
         # pagetables.py maps exactly this page for user code in every space
         raise ValueError(f"{arch} kernel image: l4k_preempt_gate is not on the gate page "
                          f"{GATE_PAGE:#x}")
     ws = VARIANTS[arch].word_size
-    return CounterTrapGlue(
+    return RiscvTrapGlue(
         regs=USER_REGS, word_size=ws, kinds=KINDS,
         bp_addr=symbols["l4k_trap_bp"],
         entry_block_addr=symbols["l4k_entry_block"],
@@ -175,6 +207,15 @@ MEMORY_LAYOUT = {
 }
 
 
+def _linux_abi(v: Variant):
+    # the generated tables (scripts/gen-linux-abi), imported only when Wombat runs
+    if v.xlen == 64:
+        from .linux_abi_rv64 import ABI
+    else:
+        from .linux_abi_rv32 import ABI
+    return ABI
+
+
 def _arch(v: Variant) -> Arch:
     return Arch(
         info=INFOS[v.arch],
@@ -199,6 +240,7 @@ def _arch(v: Variant) -> Arch:
             v.xlen, pool=(layout["pt_pool_low"], layout["pt_pool_high"]),
             kernel_image=(layout["kernel_low"], layout["kernel_high"]),
             gate_page=layout["gate_page"], device_page=layout["device_page"]),
+        linux_abi=lambda: _linux_abi(v),
     )
 
 

@@ -1,7 +1,10 @@
 /*
  * Raw Linux system calls for small freestanding test and benchmark programs
  * (static, no libc): ARM EABI (svc 0, r7), i386 (int $0x80, eax), MIPS o32
- * (syscall, v0; a3 = error flag).  Results are -errno on failure.
+ * (syscall, v0; a3 = error flag), RISC-V (ecall, a7; rv32 and rv64).  Results
+ * are -errno on failure.  RISC-V has the generic table (asm-generic/unistd.h):
+ * no open/fork/link/mkdir... (only their *at and clone forms), so the i386-style
+ * NR_ list at the end is not there (LINUX_GENERIC_TABLE).
  */
 #ifndef LINUX_SYSCALL_H
 #define LINUX_SYSCALL_H
@@ -98,10 +101,47 @@ static inline long linux_mmap(long addr, long len, long prot, long flags, long f
                      : MIPS_SYSCALL_CLOBBERS);
     return a3 ? -v0 : v0;
 }
+#elif defined(__riscv)
+#define LINUX_GENERIC_TABLE 1
+#define NR_getcwd 17
+#define NR_openat 56
+#define NR_close 57
+#define NR_read 63
+#define NR_write 64
+#define NR_exit_group 94
+#define NR_nanosleep 101
+#define NR_getppid 173
+#define NR_mmap 222
+/* An untagged a7 (no L4_RISCV_TAG): the L4 kernel hands the ecall to Wombat. */
+static inline long linux_syscall6(long n, long a, long b, long c, long d, long e, long f)
+{
+    register long a7 __asm__("a7") = n;
+    register long a0 __asm__("a0") = a;
+    register long a1 __asm__("a1") = b;
+    register long a2 __asm__("a2") = c;
+    register long a3 __asm__("a3") = d;
+    register long a4 __asm__("a4") = e;
+    register long a5 __asm__("a5") = f;
+    __asm__ volatile("ecall"
+                     : "+r"(a0)
+                     : "r"(a7), "r"(a1), "r"(a2), "r"(a3), "r"(a4), "r"(a5)
+                     : "memory");
+    return a0;
+}
+static inline long linux_syscall3(long n, long a, long b, long c)
+{
+    return linux_syscall6(n, a, b, c, 0, 0, 0);
+}
+/* rv64: mmap (222), the offset in bytes; rv32 has only mmap2 (222 too, in pages). */
+static inline long linux_mmap(long addr, long len, long prot, long flags, long fd)
+{
+    return linux_syscall6(NR_mmap, addr, len, prot, flags, fd, 0);
+}
 #else
 #error "no Linux system-call convention for this architecture"
 #endif
 
+#ifndef LINUX_GENERIC_TABLE
 /* The calls whose numbers are i386's on ARM EABI too, and i386's + 4000 on MIPS o32. */
 #define NR_fork (NR_BASE + 2)
 #define NR_read (NR_BASE + 3)
@@ -120,5 +160,6 @@ static inline long linux_mmap(long addr, long len, long prot, long flags, long f
 #define NR_wait4 (NR_BASE + 114)
 #define NR_fchdir (NR_BASE + 133)
 #define NR_nanosleep (NR_BASE + 162)
+#endif
 
 #endif

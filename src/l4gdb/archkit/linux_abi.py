@@ -33,10 +33,14 @@ REQUIRED_SIGNALS = (
     "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ",
     "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGSYS", "SIGRTMIN", "SIGRTMAX",
 )
-REQUIRED_SYSCALLS = (
-    "exit", "exit_group", "read", "write", "openat", "close", "execve", "clone", "wait4",
-    "getpid", "getppid", "brk", "mprotect", "munmap", "ioctl", "fcntl64", "rt_sigaction",
-    "rt_sigprocmask", "rt_sigreturn", "kill", "uname", "getdents64", "pipe2", "dup2",
+# A tuple names alternatives, one of which must be there: the generic table
+# (asm-generic/unistd.h) has fcntl for fcntl64 on 64 bits, only dup3 and, on rv32,
+# waitid alone.
+REQUIRED_SYSCALLS: tuple[str | tuple[str, ...], ...] = (
+    "exit", "exit_group", "read", "write", "openat", "close", "execve", "clone",
+    ("wait4", "waitid"), "getpid", "getppid", "brk", "mprotect", "munmap", "ioctl",
+    ("fcntl64", "fcntl"), "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "kill", "uname",
+    "getdents64", "pipe2", ("dup2", "dup3"),
 )
 REQUIRED = {
     "open_flags": ("O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE", "O_CREAT", "O_EXCL",
@@ -69,10 +73,13 @@ REQUIRED = {
                    "P_PID", "P_PGID"),
     "poll_events": ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLNVAL"),
 }
-REQUIRED_STRUCTS = {
-    "stat64": ("st_dev", "st_ino", "st_mode", "st_nlink", "st_uid", "st_gid", "st_rdev",
+# struct stat64 only where a stat64 system call writes it (64-bit asm-generic has none).
+STAT_MEMBERS = ("st_dev", "st_ino", "st_mode", "st_nlink", "st_uid", "st_gid", "st_rdev",
                "st_size", "st_blksize", "st_blocks", "st_atime", "st_atime_nsec",
-               "st_mtime", "st_mtime_nsec", "st_ctime", "st_ctime_nsec"),
+               "st_mtime", "st_mtime_nsec", "st_ctime", "st_ctime_nsec")
+STAT64_CALLS = ("stat64", "lstat64", "fstat64", "fstatat64")
+REQUIRED_STRUCTS = {
+    "stat": STAT_MEMBERS,
     "statx": ("stx_mask", "stx_blksize", "stx_nlink", "stx_uid", "stx_gid", "stx_mode",
               "stx_ino", "stx_size", "stx_blocks", "stx_atime.tv_sec", "stx_mtime.tv_sec",
               "stx_ctime.tv_sec", "stx_rdev_major", "stx_dev_major"),
@@ -85,7 +92,8 @@ REQUIRED_STRUCTS = {
 # Fields that may be None (all others must be given).
 _MAY_BE_NONE = frozenset({"stack_args_offset", "error_flag_reg", "kuser_page",
                           "kuser_page_addr", "sigreturn_trampoline", "trampoline_addr",
-                          "handler_return_reg", "handler_function_reg", "pipe_second_reg"})
+                          "handler_return_reg", "handler_function_reg", "pipe_second_reg",
+                          "tls_reg", "debian_arch"})
 
 
 class AbiError(ValueError):
@@ -186,9 +194,19 @@ class LinuxAbi:
     ``mmap_args_in_memory`` (``mmap`` is old_mmap: one pointer to the six
     words, i386).
 
+    ``tls_reg`` names the user register that is the thread pointer itself
+    (RISC-V tp: programs set it with no system call, ``clone(CLONE_SETTLS)``
+    writes it); None: TLS is the kernel's value (``Tcb.tls``, set_tls &c.).
+    ``clone_backwards``: clone's 4th argument is tls and its 5th child_tid
+    (Linux's CONFIG_CLONE_BACKWARDS: ARM, MIPS, i386); else the reverse.
+
     Host facts: ``debian_arch`` is Debian's name for the arch (its packages
-    make the rootfs), ``qemu_user`` the qemu-user-static binary that runs its
+    make the rootfs; None when Debian has no port, as for RV32: no default
+    rootfs then), ``qemu_user`` the qemu-user-static binary that runs its
     programs on the host.
+
+    Words: ``elf_class`` (32 or 64) is the width of a C ``long`` and a pointer;
+    ``word_size``, ``ulong`` and ``slong`` (struct formats) follow it.
 
     Tables map Linux's names (as in the arch's headers) to numbers; ``syscalls``
     maps numbers to names (``nr(name)`` the other way). ``structs`` has the
@@ -255,8 +273,10 @@ class LinuxAbi:
     tls_user_desc: bool
     pipe_second_reg: str | None
     mmap_args_in_memory: bool
+    tls_reg: str | None
+    clone_backwards: bool
     # host facts
-    debian_arch: str
+    debian_arch: str | None
     qemu_user: str
     syscall_numbers: Mapping[str, int] = field(init=False, repr=False, compare=False)
 
@@ -289,8 +309,40 @@ class LinuxAbi:
         return _first_name(self.signals, number, "SIG")
 
     @property
+    def word_size(self) -> int:
+        """Bytes of a C long / pointer (4 or 8)."""
+        return self.elf_class // 8
+
+    @property
+    def word_mask(self) -> int:
+        return (1 << self.elf_class) - 1
+
+    @property
+    def ulong(self) -> str:
+        """The :mod:`struct` format of an unsigned long (``I`` or ``Q``)."""
+        return "I" if self.elf_class == 32 else "Q"
+
+    @property
+    def slong(self) -> str:
+        """The :mod:`struct` format of a long (``i`` or ``q``)."""
+        return "i" if self.elf_class == 32 else "q"
+
+    def fmt(self, members: str) -> str:
+        """A little-endian :mod:`struct` format with ``L``/``l`` as this ABI's
+        unsigned/signed long (``"ll"`` is a struct timespec or timeval, ``"LL"`` an
+        iovec); other characters stay as they are."""
+        return "<" + members.replace("L", self.ulong).replace("l", self.slong)
+
+    def signed(self, word: int) -> int:
+        """A register word as a C long."""
+        word &= self.word_mask
+        return word - (1 << self.elf_class) if word >> (self.elf_class - 1) else word
+
+    @property
     def stat64_layout(self) -> StructLayout:
-        return self.structs["stat64"]
+        """struct stat64 (``stat64`` and friends), or struct stat where the arch has
+        no stat64 (64-bit asm-generic: its struct stat is the wide one)."""
+        return self.structs.get("stat64") or self.structs["stat"]
 
     @property
     def termios_layout(self) -> StructLayout:
@@ -309,16 +361,17 @@ class LinuxAbi:
         words = [regs.get(r, 0) for r in self.syscall_arg_regs]
         if self.stack_args_offset is not None:
             sp = regs[self.stack_reg]
-            words += [read_word(sp + self.stack_args_offset + 4 * i) for i in range(4)]
+            ws = self.word_size
+            words += [read_word(sp + self.stack_args_offset + ws * i) for i in range(4)]
         return words
 
     def result_regs(self, result: int) -> dict[str, int]:
         """The registers a system call's ``result`` (``-errno`` on failure) sets."""
         if self.error_flag_reg is None:
-            return {self.result_reg: result & 0xFFFF_FFFF}
+            return {self.result_reg: result & self.word_mask}
         if -4096 < result < 0:
             return {self.result_reg: -result, self.error_flag_reg: 1}
-        return {self.result_reg: result & 0xFFFF_FFFF, self.error_flag_reg: 0}
+        return {self.result_reg: result & self.word_mask, self.error_flag_reg: 0}
 
     def user_range_free(self, lo: int, hi: int) -> bool:
         """Whether a Linux process may own the user range [lo, hi)."""
@@ -342,8 +395,11 @@ def _area(a: tuple[int, int]) -> tuple[int, int]:
     return a[0], a[0] + (1 << a[1])
 
 
-def _require(abi: LinuxAbi, what: str, table: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-    missing = [k for k in keys if k not in table]
+def _require(abi: LinuxAbi, what: str, table: Mapping[str, Any],
+             keys: tuple[str | tuple[str, ...], ...]) -> None:
+    """Every key in ``table``; a tuple of keys: at least one of them."""
+    missing = ["/".join(k) if isinstance(k, tuple) else k for k in keys
+               if not (set(k) & set(table) if isinstance(k, tuple) else k in table)]
     if missing:
         raise AbiError(f"LinuxAbi {abi.name!r}: {what} lacks {', '.join(missing)}")
 
@@ -353,7 +409,7 @@ def _validate(abi: LinuxAbi) -> None:
         return AbiError(f"LinuxAbi {abi.name!r}: {msg}")
 
     if not abi.elf_machine.startswith("EM_") or abi.elf_machine not in ENUM_E_MACHINE \
-            or abi.elf_class != 32:
+            or abi.elf_class not in (32, 64):
         raise bad(f"unknown ELF machine/class {abi.elf_machine}/{abi.elf_class}")
     if abi.page_size < 4096 or abi.page_size & (abi.page_size - 1):
         raise bad(f"page size {abi.page_size} is not a power of two >= 4096")
@@ -371,8 +427,11 @@ def _validate(abi: LinuxAbi) -> None:
         raise bad("a signal handler's return register goes with its argument registers")
     if abi.thumb_bit & (abi.thumb_bit - 1) or abi.thumb_bit < 0:
         raise bad(f"thumb_bit {abi.thumb_bit:#x} is not one bit")
-    if not abi.debian_arch or not abi.qemu_user:
-        raise bad("no Debian arch or qemu-user binary named")
+    if abi.debian_arch == "" or not abi.qemu_user:
+        raise bad("no Debian arch (None for none) or qemu-user binary named")
+    if abi.tls_reg is not None and abi.tls_reg in (*regs, abi.syscall_nr_reg, abi.result_reg,
+                                                   abi.stack_reg):
+        raise bad(f"the thread pointer {abi.tls_reg} is a system-call register")
     # tables
     names = list(abi.syscalls.values())
     if len(set(names)) != len(names):
@@ -387,8 +446,11 @@ def _validate(abi: LinuxAbi) -> None:
             raise bad(f"{what} numbers out of range")
     if abi.signals["SIGRTMAX"] > abi.sigset_bytes * 8:
         raise bad(f"sigset of {abi.sigset_bytes} bytes cannot hold SIGRTMAX")
-    _require(abi, "structs", abi.structs, tuple(REQUIRED_STRUCTS))
-    for name, members in REQUIRED_STRUCTS.items():
+    needed = dict(REQUIRED_STRUCTS)
+    if any(c in abi.syscall_numbers for c in STAT64_CALLS):
+        needed["stat64"] = STAT_MEMBERS
+    _require(abi, "structs", abi.structs, tuple(needed))
+    for name, members in needed.items():
         _require(abi, f"struct {name}", abi.structs[name].fields, members)
     restorer = "SA_RESTORER" in abi.sa_flags
     if restorer == (abi.sigreturn_trampoline is not None):

@@ -183,6 +183,9 @@ def build(arch: str, base: Path | None = None, deb: Path | None = None, force: b
     """Build (or keep) the rootfs of ``arch``; returns its directory."""
     abi = linux_abi(arch)
     debarch = abi.debian_arch
+    if debarch is None:
+        raise InfrastructureError(f"Debian has no {arch} port, so there is no busybox rootfs "
+                                  f"for it: give --rootfs DIR with programs of your own")
     base = base or rootfs_base()
     dest = base / arch
     base.mkdir(parents=True, exist_ok=True)
@@ -236,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "path":
         print(rootfs_base() / args.arch)
         return 0
-    arches = known if args.all else args.arches
+    # --all: the arches Debian has a port of (the others have no busybox to fetch)
+    arches = [a for a in known if linux_abi(a).debian_arch] if args.all else args.arches
     if not arches or set(arches) - set(known):
         ap.error(f"name arches among {', '.join(known)}, or give --all")
     failed = []

@@ -74,8 +74,8 @@ class Path(str):
 
 
 class Off64(int):
-    """A 64-bit value in two registers (low word first on little-endian ABIs;
-    ARM EABI and MIPS o32 start it on an even register)."""
+    """A 64-bit value: one register on a 64-bit ABI; else two (low word first on
+    little-endian ABIs; ARM EABI, MIPS o32 and rv32 start it on an even register)."""
 
 
 KINDS: dict[str, type] = {k.__name__: k for k in
@@ -126,6 +126,10 @@ class Handler:
         i = 0
         bits = call.server.bits
         for _name, kind in self.params:
+            if kind is Off64 and bits == 64:
+                out.append(_signed(_word(call.raw, i), 64))   # one register on 64 bits
+                i += 1
+                continue
             if kind is Off64:
                 if align64 and i % 2:
                     i += 1

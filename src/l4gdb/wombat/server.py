@@ -432,10 +432,11 @@ class LinuxServer:
     def _stack_args(self, lt: LinuxThread, n: int) -> list[int]:
         sp = lt.tcb.regs.get(self.kernel.arch.sp_reg, 0) if self.kernel else 0
         try:
-            data = lt.proc.mm.read(sp + self.abi.stack_args_offset, 4 * n)
+            ws = self.abi.word_size
+            data = lt.proc.mm.read(sp + self.abi.stack_args_offset, ws * n)
         except LinuxError:
             return [0] * n
-        return [int.from_bytes(data[i:i + 4], "little") for i in range(0, len(data), 4)]
+        return [int.from_bytes(data[i:i + ws], "little") for i in range(0, len(data), ws)]
 
     def _errno_of(self, err: LinuxError) -> int:
         return self.abi.errno.get(err.errno, self.abi.errno.get("EINVAL", 22))

@@ -119,7 +119,7 @@ def pack_struct(layout: Any, values: Mapping[str, Any]) -> bytes:
 
 
 def encode_stat64(layout: Any, st: Stat) -> bytes:
-    """struct stat64 of the arch (``layout`` = ``abi.structs["stat64"]``)."""
+    """struct stat64 (or struct stat: the same member names) of the arch."""
     return pack_struct(layout, {
         "st_dev": st.dev, "__st_ino": st.ino, "st_ino": st.ino, "st_mode": st.mode,
         "st_nlink": st.nlink, "st_uid": st.uid, "st_gid": st.gid, "st_rdev": st.rdev,
@@ -290,8 +290,9 @@ def write(call: Call, fd: Fd, buf: Ptr, count: Size) -> int:
 def _iovecs(call: Call, iov: int, iovcnt: int) -> list[tuple[int, int]]:
     if iovcnt < 0 or iovcnt > IOV_MAX:
         raise LinuxError("EINVAL")
-    raw = call.mm.read(iov, 8 * iovcnt) if iovcnt else b""
-    out = [struct.unpack_from("<II", raw, 8 * i) for i in range(iovcnt)]
+    rec = struct.Struct(call.abi.fmt("LL"))          # struct iovec: base, length
+    raw = call.mm.read(iov, rec.size * iovcnt) if iovcnt else b""
+    out = [rec.unpack_from(raw, rec.size * i) for i in range(iovcnt)]
     if sum(n for _, n in out) > 0x7FFFFFFF:
         raise LinuxError("EINVAL")
     return out
@@ -351,7 +352,7 @@ def sendfile64(call: Call, out_fd: Fd, in_fd: Fd, offset: Ptr, count: Size) -> i
 
 @syscall
 def sendfile(call: Call, out_fd: Fd, in_fd: Fd, offset: Ptr, count: Size) -> int:
-    return _sendfile(call, out_fd, in_fd, offset, count, "<i")
+    return _sendfile(call, out_fd, in_fd, offset, count, call.abi.fmt("l"))   # off_t
 
 
 def _sendfile(call: Call, out_fd: int, in_fd: int, offset: int, count: int, fmt: str) -> Any:
@@ -385,12 +386,12 @@ def _sendfile(call: Call, out_fd: int, in_fd: int, offset: int, count: int, fmt:
 @syscall
 def lseek(call: Call, fd: Fd, offset: Int, whence: UInt) -> int:
     pos = _fds(call).get(fd).seek(offset, whence)
-    if pos > 0x7FFFFFFF:
+    if pos > call.abi.word_mask >> 1:            # off_t is a long
         raise LinuxError("EOVERFLOW")
     return pos
 
 
-@syscall
+@syscall("_llseek", "llseek")         # llseek: the generic table's name (rv32)
 def _llseek(call: Call, fd: Fd, offset_high: UInt, offset_low: UInt, result: Ptr,
             whence: UInt) -> int:
     off = (offset_high << 32 | offset_low) & (1 << 64) - 1
@@ -416,22 +417,33 @@ def _stat_at(call: Call, dirfd: int, path: str | None, flags: int) -> Stat:
     return _vfs(call).stat(call.proc, p, dirfd, follow)
 
 
+# The calls that write the arch's struct stat (64-bit asm-generic: the only one; on
+# 32-bit arches the old, narrow one), not struct stat64.
+PLAIN_STAT_CALLS = frozenset({"stat", "lstat", "fstat", "newfstatat"})
+
+
 def _put_stat64(call: Call, buf: int, st: Stat) -> int:
-    call.mm.write(buf, encode_stat64(call.abi.structs["stat64"], st))
+    abi = call.abi
+    layout = abi.structs["stat"] if call.name in PLAIN_STAT_CALLS else abi.stat64_layout
+    for member, value in (("st_ino", st.ino), ("st_size", st.size)):
+        fmt = layout.fields.get(member, (0, "Q"))[1]
+        if value >> (8 * struct.calcsize("<" + fmt) - (1 if fmt.islower() else 0)):
+            raise LinuxError("EOVERFLOW")          # as the old stat calls of 32-bit Linux
+    call.mm.write(buf, encode_stat64(layout, st))
     return 0
 
 
-@syscall
+@syscall("stat64", "stat")
 def stat64(call: Call, path: Path, buf: Ptr) -> int:
     return _put_stat64(call, buf, _vfs(call).stat(call.proc, _path(path)))
 
 
-@syscall
+@syscall("lstat64", "lstat")
 def lstat64(call: Call, path: Path, buf: Ptr) -> int:
     return _put_stat64(call, buf, _vfs(call).stat(call.proc, _path(path), follow=False))
 
 
-@syscall
+@syscall("fstat64", "fstat")
 def fstat64(call: Call, fd: Fd, buf: Ptr) -> int:
     return _put_stat64(call, buf, _fds(call).get(fd).stat())
 
@@ -693,7 +705,7 @@ def _utimens(call: Call, dirfd: int, path: int, times: int, flags: int, fmt: str
 
 @syscall
 def utimensat(call: Call, dirfd: Fd, path: Ptr, times: Ptr, flags: Flags) -> int:
-    return _utimens(call, dirfd, path, times, flags, "<ii")
+    return _utimens(call, dirfd, path, times, flags, call.abi.fmt("ll"))
 
 
 @syscall
@@ -1015,7 +1027,7 @@ def _wait_mask(call: Call, mask: int, size: int, result: Any) -> Any:
 @syscall
 def ppoll(call: Call, fds: Ptr, nfds: UInt, tsp: Ptr, sigmask: Ptr, sigsetsize: Size) -> int:
     return _wait_mask(call, sigmask, sigsetsize,
-                      _do_poll(call, fds, nfds, timespec_us(call, tsp, "<ii")))
+                      _do_poll(call, fds, nfds, timespec_us(call, tsp, call.abi.fmt("ll"))))
 
 
 @syscall
@@ -1029,7 +1041,8 @@ def _do_select(call: Call, nfds: int, sets: tuple[int, int, int],
                timeout_us: int | None) -> Any:
     if nfds < 0 or nfds > FD_SETSIZE:
         raise LinuxError("EINVAL")
-    nbytes = (nfds + 31) // 32 * 4
+    word = call.abi.word_size                # fd_set: whole longs, as the kernel reads
+    nbytes = (nfds + 8 * word - 1) // (8 * word) * word
     bitmaps = [int.from_bytes(call.mm.read(p, nbytes), "little") if p and nbytes else 0
                for p in sets]
     table = _fds(call)
@@ -1060,7 +1073,8 @@ def _do_select(call: Call, nfds: int, sets: tuple[int, int, int],
 def _timeval_us(call: Call, ptr: int) -> int | None:
     if not ptr:
         return None
-    sec, usec = struct.unpack("<ii", call.mm.read(ptr, 8))
+    fmt = call.abi.fmt("ll")                 # struct timeval
+    sec, usec = struct.unpack(fmt, call.mm.read(ptr, struct.calcsize(fmt)))
     if sec < 0 or not 0 <= usec < 1_000_000:
         raise LinuxError("EINVAL")
     return sec * 1_000_000 + usec
@@ -1082,14 +1096,17 @@ def select(call: Call, args: Ptr) -> int:
 def _pselect(call: Call, nfds: int, sets: tuple[int, int, int], timeout: int, sigmask: int,
              fmt: str) -> Any:
     result = _do_select(call, nfds, sets, timespec_us(call, timeout, fmt))
-    mask, size = struct.unpack("<II", call.mm.read(sigmask, 8)) if sigmask else (0, 0)
+    pair = call.abi.fmt("LL")                # { const sigset_t *ss; size_t ss_len; }
+    mask, size = struct.unpack(pair, call.mm.read(sigmask, struct.calcsize(pair))) \
+        if sigmask else (0, 0)
     return _wait_mask(call, mask, size, result)
 
 
 @syscall
 def pselect6(call: Call, nfds: Int, readfds: Ptr, writefds: Ptr, exceptfds: Ptr,
              timeout: Ptr, sigmask: Ptr) -> int:
-    return _pselect(call, nfds, (readfds, writefds, exceptfds), timeout, sigmask, "<ii")
+    return _pselect(call, nfds, (readfds, writefds, exceptfds), timeout, sigmask,
+                    call.abi.fmt("ll"))
 
 
 @syscall

@@ -24,6 +24,11 @@ UNAME_FIELD = 65
 KERNEL_RELEASE = "6.1.0-wombat"       # static glibc refuses kernels older than 3.2
 
 
+def _rusage_size(call: Call) -> int:
+    """sizeof(struct rusage): two timevals and 14 longs."""
+    return 18 * call.abi.word_size
+
+
 def _u32(v: int) -> bytes:
     return struct.pack("<I", v & 0xFFFFFFFF)
 
@@ -40,7 +45,9 @@ def fork(call: Call) -> int:
 
 
 @syscall
-def clone(call: Call, flags: Flags, newsp: Ptr, ptid: Ptr, tls: Ptr, ctid: Ptr) -> int:
+def clone(call: Call, flags: Flags, newsp: Ptr, ptid: Ptr, arg4: Ptr, arg5: Ptr) -> int:
+    # CONFIG_CLONE_BACKWARDS (ARM, MIPS, i386): tls, then child_tid; else the reverse
+    tls, ctid = (arg4, arg5) if call.abi.clone_backwards else (arg5, arg4)
     return _clone(call, flags, newsp, ptid, tls, ctid)
 
 
@@ -72,6 +79,8 @@ def _clone(call: Call, flags: int, newsp: int, ptid: int, tls: int, ctid: int) -
         clt.tcb.regs[k.arch.sp_reg] = newsp
     clt.sigmask = lt.sigmask
     clt.tcb.tls = tls if flags & CLONE_SETTLS else lt.tcb.tls
+    if flags & CLONE_SETTLS and call.abi.tls_reg:
+        clt.tcb.regs[call.abi.tls_reg] = tls        # the thread pointer is a register
     s._map_special(mm.space)
     if flags & CLONE_CHILD_SETTID and ctid:
         mm.write(ctid, _u32(pid))
@@ -146,7 +155,7 @@ def wait4(call: Call, pid: Int, status: Ptr, options: Flags, rusage: Ptr) -> int
     if status:
         call.mm.write(status, _u32(done.status))
     if rusage:
-        call.mm.write(rusage, bytes(72))
+        call.mm.write(rusage, bytes(_rusage_size(call)))
     proc.children.remove(done)
     call.server.procs.pop(done.pid, None)
     return done.pid
@@ -193,7 +202,7 @@ def waitid(call: Call, idtype: Int, id_: Int, infop: Ptr, options: Flags, rusage
             "si_status": sig or (done.status >> 8) & 0xFF})
         call.mm.write(infop, info)
     if rusage:
-        call.mm.write(rusage, bytes(72))
+        call.mm.write(rusage, bytes(_rusage_size(call)))
     if not options & w["WNOWAIT"]:
         proc.children.remove(done)
         call.server.procs.pop(done.pid, None)
@@ -455,7 +464,7 @@ def rt_sigsuspend(call: Call, mask: Ptr, sigsetsize: Size) -> int:
 
 @syscall
 def rt_sigtimedwait(call: Call, set_: Ptr, info: Ptr, uts: Ptr, sigsetsize: Size) -> int:
-    return _sigtimedwait(call, set_, info, uts, sigsetsize, "<ii")
+    return _sigtimedwait(call, set_, info, uts, sigsetsize, call.abi.fmt("ll"))
 
 
 @syscall
@@ -506,7 +515,9 @@ def sigreturn(call: Call) -> None:
 @syscall
 def sigaltstack(call: Call, ss: Ptr, old: Ptr) -> int:
     if old:
-        call.mm.write(old, struct.pack("<III", 0, 2, 0))     # SS_DISABLE
+        # stack_t { void *ss_sp; int ss_flags; size_t ss_size; }: SS_DISABLE
+        call.mm.write(old, struct.pack(call.abi.fmt("LiL" if call.abi.word_size == 4
+                                                     else "Li4xL"), 0, 2, 0))
     return 0
 
 
@@ -572,7 +583,7 @@ def setpriority(call: Call, which: Int, who: Int, prio: Int) -> int:
 
 
 # --- limits, system information -------------------------------------------------------------
-INFINITY32, INFINITY64 = 0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF
+INFINITY64 = 0xFFFFFFFFFFFFFFFF
 LIMITS = {"RLIMIT_STACK": 8 << 20, "RLIMIT_NOFILE": 1024, "RLIMIT_NPROC": 4096}
 
 
@@ -589,7 +600,8 @@ def _rlimit(call: Call, resource: int) -> tuple[int, int]:
 @syscall("ugetrlimit", "getrlimit")
 def ugetrlimit(call: Call, resource: Int, rlim: Ptr) -> int:
     cur, hard = _rlimit(call, resource)
-    call.mm.write(rlim, struct.pack("<II", min(cur, INFINITY32), min(hard, INFINITY32)))
+    top = call.abi.word_mask                 # struct rlimit: unsigned longs
+    call.mm.write(rlim, struct.pack(call.abi.fmt("LL"), min(cur, top), min(hard, top)))
     return 0
 
 
@@ -627,11 +639,14 @@ def getrandom(call: Call, buf: Ptr, count: Size, flags: Flags) -> int:
 
 @syscall
 def sysinfo(call: Call, info: Ptr) -> int:
-    data = bytearray(64)
-    struct.pack_into("<i", data, 0, call.server.now_us // 1_000_000)
-    struct.pack_into("<II", data, 16, 64 << 20, 32 << 20)      # totalram, freeram
-    struct.pack_into("<H", data, 40, len(call.server.procs))
-    struct.pack_into("<I", data, 52, 1)                        # mem_unit
+    # struct sysinfo: uptime, loads[3], 6 ram/swap counts (longs), procs (u16),
+    # totalhigh, freehigh (longs), mem_unit (u32), padding to 64 bytes on 32 bits
+    w, f = call.abi.word_size, call.abi.fmt
+    data = bytearray(64 if w == 4 else 112)
+    struct.pack_into(f("l"), data, 0, call.server.now_us // 1_000_000)
+    struct.pack_into(f("LL"), data, 4 * w, 64 << 20, 32 << 20)   # totalram, freeram
+    struct.pack_into("<H", data, 10 * w, len(call.server.procs))
+    struct.pack_into("<I", data, 13 * w if w == 4 else 104, 1)   # mem_unit
     call.mm.write(info, bytes(data))
     return 0
 
@@ -639,7 +654,7 @@ def sysinfo(call: Call, info: Ptr) -> int:
 @syscall
 def times(call: Call, buf: Ptr) -> int:
     if buf:
-        call.mm.write(buf, bytes(16))
+        call.mm.write(buf, bytes(4 * call.abi.word_size))    # struct tms: 4 clock_t
     return (call.server.now_us // 10_000) & 0x7FFFFFFF
 
 
@@ -659,7 +674,7 @@ def _clock_ns(call: Call, clock: int) -> int:
 @syscall
 def clock_gettime(call: Call, clock: Int, tp: Ptr) -> int:
     ns = _clock_ns(call, clock)
-    call.mm.write(tp, struct.pack("<ii", ns // NS, ns % NS))
+    call.mm.write(tp, struct.pack(call.abi.fmt("ll"), ns // NS, ns % NS))
     return 0
 
 
@@ -674,7 +689,8 @@ def clock_gettime64(call: Call, clock: Int, tp: Ptr) -> int:
 def clock_getres(call: Call, clock: Int, tp: Ptr) -> int:
     _clock_ns(call, clock)
     if tp:
-        call.mm.write(tp, struct.pack("<ii" if call.name == "clock_getres" else "<qq", 0, 1000))
+        fmt = call.abi.fmt("ll") if call.name == "clock_getres" else "<qq"
+        call.mm.write(tp, struct.pack(fmt, 0, 1000))
     return 0
 
 
@@ -682,7 +698,7 @@ def clock_getres(call: Call, clock: Int, tp: Ptr) -> int:
 def gettimeofday(call: Call, tv: Ptr, tz: Ptr) -> int:
     ns = time.time_ns()
     if tv:
-        call.mm.write(tv, struct.pack("<ii", ns // NS, (ns % NS) // 1000))
+        call.mm.write(tv, struct.pack(call.abi.fmt("ll"), ns // NS, (ns % NS) // 1000))
     if tz:
         call.mm.write(tz, bytes(8))
     return 0
@@ -692,7 +708,7 @@ def gettimeofday(call: Call, tv: Ptr, tz: Ptr) -> int:
 def time_(call: Call, tloc: Ptr) -> int:
     now = time.time_ns() // NS
     if tloc:
-        call.mm.write(tloc, _u32(now))
+        call.mm.write(tloc, struct.pack(call.abi.fmt("l"), now))     # time_t
     return now
 
 
@@ -711,12 +727,12 @@ def _sleep(call: Call, req: int, fmt: str) -> int:
 
 @syscall
 def nanosleep(call: Call, req: Ptr, rem: Ptr) -> int:
-    return _sleep(call, req, "<ii")
+    return _sleep(call, req, call.abi.fmt("ll"))
 
 
 @syscall
 def clock_nanosleep(call: Call, clock: Int, flags: Flags, req: Ptr, rem: Ptr) -> int:
-    return _sleep(call, req, "<ii")
+    return _sleep(call, req, call.abi.fmt("ll"))
 
 
 @syscall

@@ -28,7 +28,7 @@ _start:
         call    main
         mv      a1, a0                  /* KDebug Exit(status): a0 = op, a1 = status */
         li      a0, 3
-3:      li      a7, 13
+3:      li      a7, 0x4c340000 | 13   /* L4_RISCV_TAG | KDebug */
         ecall
         j       3b                      /* the host never resumes us; be sure */
         .size   _start, . - _start

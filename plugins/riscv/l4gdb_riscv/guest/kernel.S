@@ -73,7 +73,8 @@
 
 #define RAM_BASE 0x80000000
 #define RAM_SIZE 0x08000000             /* 128 MiB: qemu/riscv-virt.cfg */
-#define PREEMPT_NUMBER 0xfff            /* a7 of the ecall at l4k_preempt_gate */
+#define L4_TAG 0x4c340000               /* an L4 call's a7: L4_TAG | number (syscalls.h) */
+#define PREEMPT_NUMBER 0xfff            /* the L4 number of the ecall at l4k_preempt_gate */
 #define MCAUSE_ECALL_U 8
 /* PMP: cfg bytes (A = NAPOT, permissions), pmpaddr NAPOT encodings */
 #define PMP_NAPOT 0x18
@@ -568,14 +569,14 @@ l4k_idle:
  * mode may execute, by PMP entry 0).  The host switches threads only from
  * inside the kernel; to get there from a CPU it stopped in user mode it
  * points the pc here and continues: the ecall is a kernel entry like any
- * other, with a number (a7) no L4 call uses. */
+ * other, with a number (a7, tagged as an L4 call's) no L4 call uses. */
         .section .l4k_gate, "ax"
         .balign 4096
         .global l4k_gate_page
 l4k_gate_page:
         .global l4k_preempt_gate
 l4k_preempt_gate:
-        li      a7, PREEMPT_NUMBER
+        li      a7, L4_TAG | PREEMPT_NUMBER
         ecall
         j       l4k_preempt_gate
         .balign 4096

@@ -1,7 +1,10 @@
 /*
  * RISC-V system-call stubs for libl4: one `ecall` per L4 call, registers as
  * in docs/writing-an-arch-plugin.md "RISC-V": the number in a7, arguments and
- * results in a0-a6 (RV32 and RV64 alike).  Every register not written as a result (a7 included) is
+ * results in a0-a6 (RV32 and RV64 alike).  Linux's system calls are `ecall`
+ * with the number in a7 too, and Linux has numbers 1..13: an L4 call's a7
+ * carries L4_RISCV_TAG in bits 31..16 (the plugin's L4_TAG), so the kernel
+ * tells the two apart; an untagged ecall is never an L4 call.  Every register not written as a result (a7 included) is
  * preserved by the kernel.  The "memory"
  * clobber is there because MRs, BRs and TCRs travel in the UTCB.
  */
@@ -12,7 +15,8 @@
 #include <l4/types.h>
 
 /* The number register, set right before the syscall instruction. */
-#define __L4_NR(n) register L4_Word_t __nr __asm__("a7") = (n)
+#define L4_RISCV_TAG 0x4c340000UL
+#define __L4_NR(n) register L4_Word_t __nr __asm__("a7") = (n) | L4_RISCV_TAG
 #define __L4_SYSCALL "ecall"
 #define __L4_R0 "a0"
 #define __L4_R1 "a1"
