@@ -16,7 +16,7 @@ from l4gdb.wombat.files import (
     DirEntry,
     DirFile,
     FdTable,
-    HostFile,
+    JailFile,
     PipeEnd,
     TtyFile,
     default_termios,
@@ -32,11 +32,11 @@ def errno_of(fn, *args) -> str:
     return exc.value.errno
 
 
-def host_file(tmp_path, data=b"0123456789", access="rw", status=None) -> HostFile:
+def host_file(tmp_path, data=b"0123456789", access="rw", status=None) -> JailFile:
     path = tmp_path / "f"
     path.write_bytes(data)
     fd = os.open(path, os.O_RDWR)
-    return HostFile(path="/f", access=access, status=status or set(), fd=fd)
+    return JailFile(path="/f", access=access, status=status or set(), fd=fd)
 
 
 def pipe_pair(table: FdTable, status=None) -> tuple[int, int, Pipe]:

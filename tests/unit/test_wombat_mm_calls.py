@@ -12,7 +12,7 @@ from wombat_mm_env import MMAP_BASE, PAGE, STACK_TOP, TEXT, Env, Load, build_elf
 from l4gdb.kernel.paging import R, W, X
 from l4gdb.wombat import sys_mm
 from l4gdb.wombat.errors import LinuxError
-from l4gdb.wombat.files import FdTable, HostFile
+from l4gdb.wombat.files import FdTable, JailFile
 from l4gdb.wombat.mm import MapFlags
 
 ANON = MapFlags(anonymous=True)
@@ -224,7 +224,7 @@ def test_file_mappings_read_the_file_and_share_the_cache(env, mm, tmp_path):
     path = tmp_path / "data.bin"
     path.write_bytes(b"hello" + bytes(PAGE) + b"second page")
     fds = FdTable()
-    f = HostFile(path="/data.bin", access="r", fd=os.open(path, os.O_RDONLY))
+    f = JailFile(path="/data.bin", access="r", fd=os.open(path, os.O_RDONLY))
     fd = fds.install(f)
     call = fake_call(mm, fds=fds)
     a = sys_mm.mmap2(call, 0, 2 * PAGE, 1, 0x02, fd, 0)
@@ -244,9 +244,9 @@ def test_file_mapping_access_checks(env, mm, tmp_path):
     path = tmp_path / "f"
     path.write_bytes(b"x" * 10)
     fds = FdTable()
-    ro = fds.install(HostFile(path="/f", access="r", fd=os.open(path, os.O_RDONLY)))
-    wo = fds.install(HostFile(path="/f", access="w", fd=os.open(path, os.O_WRONLY)))
-    rw = fds.install(HostFile(path="/f", access="rw", fd=os.open(path, os.O_RDWR)))
+    ro = fds.install(JailFile(path="/f", access="r", fd=os.open(path, os.O_RDONLY)))
+    wo = fds.install(JailFile(path="/f", access="w", fd=os.open(path, os.O_WRONLY)))
+    rw = fds.install(JailFile(path="/f", access="rw", fd=os.open(path, os.O_RDWR)))
     call = fake_call(mm, fds=fds)
     assert errno(sys_mm.mmap2, call, 0, PAGE, 1, 0x02, wo, 0) == "EACCES"
     assert errno(sys_mm.mmap2, call, 0, PAGE, 3, 0x01, ro, 0) == "EACCES"

@@ -10,7 +10,7 @@ from wombat_fakes import Proc, dir_names
 
 from l4gdb.wombat import vfs as vfs_mod
 from l4gdb.wombat.errors import LinuxError
-from l4gdb.wombat.files import ConsoleTty, DirFile, HostFile, PipeEnd, TtyFile
+from l4gdb.wombat.files import ConsoleTty, DirFile, JailFile, PipeEnd, TtyFile
 from l4gdb.wombat.pipes import Pipe
 from l4gdb.wombat.vfs import AT_FDCWD, Vfs
 
@@ -152,7 +152,7 @@ def test_create_write_rename_unlink(jail):
     v, root, _ = jail
     p = Proc()
     f = v.open(p, "/tmp/new", F["O_WRONLY"] | F["O_CREAT"] | F["O_TRUNC"], 0o666)
-    assert isinstance(f, HostFile)
+    assert isinstance(f, JailFile)
     assert f.write(b"hello") == 5
     f.release()
     assert (landed(v, root) / "tmp/new").read_text() == "hello"

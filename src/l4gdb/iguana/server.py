@@ -1,4 +1,4 @@
-"""The Iguana server: one host-side L4 thread (``HostServer``) serving the
+"""The Iguana server: one host-side L4 thread (``PythonServer``) serving the
 magpie IPC convention of OKL4 3.0's Iguana.
 
 Request: label = 64 * interface id + method number, in-parameters as untyped
@@ -136,7 +136,7 @@ class Pd:
 
 
 class IguanaServer:
-    """Install with :func:`install`; ``handle`` is the HostServer entry."""
+    """Install with :func:`install`; ``handle`` is the PythonServer entry."""
 
     def __init__(self) -> None:
         self.kernel: Kernel | None = None

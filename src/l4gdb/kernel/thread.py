@@ -62,7 +62,7 @@ class XferFault:
     offset: int
 
 
-class HostServer(Protocol):
+class PythonServer(Protocol):
     """A thread implemented in Python (sigma0, later Iguana/Wombat servers)."""
 
     def handle(self, kernel: Kernel, sender: Tcb, words: list[int]) -> list[int] | None:
@@ -91,7 +91,7 @@ class Tcb:
     op: IpcOp | None = None
     deadline_us: int | None = None
     send_seq: int = 0           # order of blocked senders (FIFO per receiver)
-    host: HostServer | None = None
+    host: PythonServer | None = None
     host_reply: tuple[Tcb, list[int]] | None = None   # a host thread's answer to our send
     activated: bool = False
     xfer: XferFault | None = None           # in a page-fault IPC inside a string copy

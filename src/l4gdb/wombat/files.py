@@ -209,7 +209,7 @@ def _seek_target(offset: int, whence: int, cur: int, end: int) -> int:
 
 
 @dataclass(eq=False)
-class HostFile(OpenFile):
+class JailFile(OpenFile):
     """A regular file of the jail, backed by a host descriptor; I/O goes
     through pread/pwrite so the offset stays ours (shared by dup/fork)."""
 

@@ -75,7 +75,7 @@ class WombatConfig:
 
 
 class LinuxServer:
-    """Install with :func:`l4gdb.wombat.install`; a ``HostServer``."""
+    """Install with :func:`l4gdb.wombat.install`; a ``PythonServer``."""
 
     def __init__(self, abi: LinuxAbi, config: WombatConfig) -> None:
         self.abi = abi

@@ -35,7 +35,7 @@ from .files import (
     STATUS_FLAGS,
     ConsoleTty,
     FdTable,
-    HostFile,
+    JailFile,
     OpenFile,
     PipeEnd,
     Stat,
@@ -358,9 +358,9 @@ def sendfile(call: Call, out_fd: Fd, in_fd: Fd, offset: Ptr, count: Size) -> int
 def _sendfile(call: Call, out_fd: int, in_fd: int, offset: int, count: int, fmt: str) -> Any:
     fds = _fds(call)
     src, dst = fds.get(in_fd), fds.get(out_fd)
-    if not isinstance(src, HostFile) or not src.can_read or not dst.can_write:
+    if not isinstance(src, JailFile) or not src.can_read or not dst.can_write:
         raise LinuxError("EBADF" if not (src.can_read and dst.can_write) else "EINVAL")
-    if "O_APPEND" in dst.status and isinstance(dst, HostFile):
+    if "O_APPEND" in dst.status and isinstance(dst, JailFile):
         raise LinuxError("EINVAL")
     if not dst.writable():
         return _blocked(call, dst)

@@ -45,7 +45,7 @@ from .files import (
     DirEntry,
     DirFile,
     FdTable,
-    HostFile,
+    JailFile,
     OpenFile,
     Stat,
     TextFile,
@@ -700,10 +700,10 @@ class Vfs:
             with host_errors():
                 fd = os.open(node.name, host_flags | os.O_NOFOLLOW | os.O_CLOEXEC
                              | os.O_NOCTTY, dir_fd=node.dir_fd)
-            return self._host_file(fd, node.path, access, status)
+            return self._jail_file(fd, node.path, access, status)
 
     def _create(self, proc: ProcView, node: Node, mode: int, access: str,
-                status: set[str]) -> HostFile:
+                status: set[str]) -> JailFile:
         """O_CREAT of a new name: in the upper layer, with a safe host mode."""
         up = self._upper_parent(node)
         want = mode & 0o7777 & ~proc.umask
@@ -720,10 +720,10 @@ class Vfs:
         except BaseException:
             os.close(fd)
             raise
-        return self._host_file(fd, node.path, access, status)
+        return self._jail_file(fd, node.path, access, status)
 
-    def _host_file(self, fd: int, path: str, access: str, status: set[str]) -> HostFile:
-        return HostFile(path=path, access=access, status=status, fd=fd, shown=self.meta.shown)
+    def _jail_file(self, fd: int, path: str, access: str, status: set[str]) -> JailFile:
+        return JailFile(path=path, access=access, status=status, fd=fd, shown=self.meta.shown)
 
     def _host_dir(self, node: Node, access: str, status: set[str]) -> DirFile:
         """An open directory of the merged view. A lower-only directory may get
