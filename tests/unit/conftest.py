@@ -10,4 +10,12 @@ if str(SRC) not in sys.path:
     sys.path.insert(0, str(SRC))
 
 # shared checks: their asserts say what they compared, as the tests' own do
-pytest.register_assert_rewrite("pagetable_checks", "glue_checks")
+pytest.register_assert_rewrite("pagetable_checks", "glue_checks", "abi_helpers")
+
+
+@pytest.fixture(scope="module")
+def plugins():
+    """A plugin manager of the installed plugins (the Linux ABI tests)."""
+    from l4gdb.runtime.plugins import Plugins
+
+    return Plugins()

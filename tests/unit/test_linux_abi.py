@@ -11,10 +11,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from abi_helpers import abi_of
 
 from l4gdb.archkit.linux_abi import AbiError, LinuxAbi, StructLayout
 from l4gdb.kernel.kernel import BootConfig
-from l4gdb.runtime.plugins import Plugins
 
 ROOT = Path(__file__).resolve().parents[2]
 ARCHES = ("arm", "mips", "x86")
@@ -36,17 +36,6 @@ BUSYBOX_ARCH_CALLS = {
     "mips": {"getuid", "getrlimit", "set_thread_area"},
     "x86": {"getuid32", "ugetrlimit", "set_thread_area"},
 }
-
-
-@pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    return Plugins()
-
-
-def abi_of(plugins: Plugins, arch: str) -> LinuxAbi:
-    abi = plugins.hook.l4gdb_linux_abi(arch=arch)
-    assert isinstance(abi, LinuxAbi)
-    return abi
 
 
 @pytest.mark.parametrize("arch", ARCHES)

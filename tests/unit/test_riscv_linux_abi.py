@@ -13,26 +13,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from abi_helpers import abi_of
 
 pytest.importorskip("l4gdb_riscv.plugin")
 
-from l4gdb.archkit.linux_abi import AbiError, LinuxAbi  # noqa: E402
+from l4gdb.archkit.linux_abi import AbiError  # noqa: E402
 from l4gdb.kernel.abi import Syscall  # noqa: E402
-from l4gdb.runtime.plugins import Plugins  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTHS = {"riscv": 32, "riscv64": 64}
-
-
-@pytest.fixture(scope="module")
-def plugins() -> Plugins:
-    return Plugins()
-
-
-def abi_of(plugins: Plugins, arch: str) -> LinuxAbi:
-    abi = plugins.hook.l4gdb_linux_abi(arch=arch)
-    assert isinstance(abi, LinuxAbi)
-    return abi
 
 
 @pytest.mark.parametrize("arch", WIDTHS)
